@@ -1,0 +1,39 @@
+"""Catalogue queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from zhili.catalog.models import CatalogClass
+from zhili.catalog.schemas import ClassFilters
+
+
+def list_classes(session: Session, filters: ClassFilters) -> Sequence[CatalogClass]:
+    stmt = select(CatalogClass).order_by(CatalogClass.kind, CatalogClass.code)
+    if filters.kind:
+        stmt = stmt.where(CatalogClass.kind == filters.kind)
+    if filters.major_code:
+        stmt = stmt.where(CatalogClass.major_code == filters.major_code)
+    if filters.q:
+        like = f"%{filters.q}%"
+        stmt = stmt.where(or_(CatalogClass.name.like(like), CatalogClass.code.like(like)))
+    if not filters.include_inactive:
+        stmt = stmt.where(CatalogClass.active.is_(True))
+    return session.scalars(stmt).all()
+
+
+def get_class(session: Session, kind: str, code: str) -> CatalogClass | None:
+    return session.scalars(
+        select(CatalogClass).where(CatalogClass.kind == kind, CatalogClass.code == code)
+    ).one_or_none()
+
+
+def major_name(session: Session, kind: str, major_code: str) -> str | None:
+    return session.scalars(
+        select(CatalogClass.major_name)
+        .where(CatalogClass.kind == kind, CatalogClass.major_code == major_code)
+        .limit(1)
+    ).one_or_none()

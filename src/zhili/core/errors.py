@@ -1,0 +1,76 @@
+"""Domain exceptions that carry their HTTP meaning; rendered in one place (see core.web)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error a user may cause. `detail` is shown to the user: say what is wrong."""
+
+    status_code = 400
+    title = "Bad request"
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.extra = extra
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        """RFC 9457 problem details."""
+        body: dict[str, Any] = {
+            "type": f"https://zhili.invalid/problems/{self.code}",
+            "title": self.title,
+            "status": self.status_code,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+
+class Invalid(DomainError):
+    status_code = 422
+    title = "Invalid input"
+    code = "invalid"
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    title = "Not logged in"
+    code = "not_authenticated"
+
+
+class NotPermitted(DomainError):
+    status_code = 403
+    title = "Not permitted"
+    code = "not_permitted"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    title = "Not found"
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    title = "Conflict"
+    code = "conflict"
+
+
+class TooLarge(DomainError):
+    status_code = 413
+    title = "Too large"
+    code = "too_large"
+
+
+class TooManyAttempts(DomainError):
+    status_code = 429
+    title = "Too many attempts"
+    code = "too_many_attempts"

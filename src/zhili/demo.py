@@ -1,0 +1,61 @@
+"""The Baiyun demo: what `zhili demo` loads and what the test suite starts from."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from zhili.identity import demo as identity_demo
+from zhili.org import demo as org_demo
+
+log = logging.getLogger(__name__)
+
+DEMO_PASSWORD = identity_demo.DEMO_PASSWORD
+
+
+@dataclass
+class DemoSummary:
+    logins: list[tuple[str, str, str]] = field(default_factory=list)  # (username, password, role)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def seed_baseline(session: Session) -> list[tuple[str, str, str]]:
+    """Geography, departments, staff and one user per role. Idempotent."""
+    org_demo.seed_demo_org(session)
+    session.flush()
+    return identity_demo.seed_demo_users(session)
+
+
+def seed_full(session: Session) -> DemoSummary:
+    """Everything the demo shows: the baseline plus the scenario data of the domains that have it."""
+    summary = DemoSummary(logins=seed_baseline(session))
+    for name, seeder in _scenario_seeders():
+        session.flush()
+        count = seeder(session)
+        if isinstance(count, int):
+            summary.counts[name] = count
+    return summary
+
+
+def _scenario_seeders() -> list[tuple[str, object]]:
+    seeders: list[tuple[str, object]] = []
+    try:
+        from zhili.assets import demo as assets_demo
+
+        seeders.append(("components", assets_demo.seed_demo_components))
+    except ImportError:  # a domain not yet installed in this build simply has no demo data
+        pass
+    try:
+        from zhili.cases import demo as cases_demo
+
+        seeders.append(("cases", cases_demo.seed_demo_cases))
+    except ImportError:
+        pass
+    return seeders
+
+
+def table_count(session: Session, model: type) -> int:
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)

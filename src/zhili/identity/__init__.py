@@ -1,0 +1,1 @@
+"""identity: users, roles and permissions, login sessions and API tokens."""
