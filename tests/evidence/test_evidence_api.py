@@ -38,7 +38,8 @@ def test_inspector_uploads_a_photo_and_gets_its_metadata(client, inspector, sess
     assert resp.status_code == 201, resp.text
     body = resp.json()
     assert body["sha256"] == hashlib.sha256(PHOTO).hexdigest()
-    assert (body["mime"], body["size_bytes"], body["width"], body["height"]) == ("image/jpeg", len(PHOTO), 80, 60)
+    assert (body["mime"], body["size_bytes"]) == ("image/jpeg", len(PHOTO))
+    assert (body["width"], body["height"]) == (80, 60)
     assert body["taken_at"].startswith("2026-11-20T06:30:05")
     assert body["gps_lat"] == pytest.approx(23.175) and body["gps_lon"] == pytest.approx(113.27)
     assert body["original_name"] == "IMG_0001.jpg"
@@ -72,7 +73,7 @@ def test_oversized_upload_is_413_with_the_limit_named_and_nothing_written(client
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert "limit of 0.00191 MB (2000 bytes)" in resp.json()["detail"]
     huge = upload(client, inspector, b"\xff\xd8\xff\xe0" + b"\x00" * 200_000)  # refused before reading
-    assert huge.status_code == 413 and "(2000 bytes)" in huge.json()["detail"]
+    assert huge.status_code == 413 and huge.json()["detail"].startswith("The upload (0.191 MB)")
     assert evidence_files(app) == before
 
 
@@ -112,7 +113,8 @@ def test_content_is_the_exif_free_copy_with_immutable_caching(client, inspector,
     resp = client.get(f"{URL}/{sha}/content", headers=bearer_for(db, "citizen"))
     assert resp.status_code == 200
     assert resp.headers["content-type"] == "image/jpeg"
-    assert "immutable" in resp.headers["cache-control"] and "max-age=31536000" in resp.headers["cache-control"]
+    cache = resp.headers["cache-control"]
+    assert "immutable" in cache and "max-age=31536000" in cache
     with Image.open(io.BytesIO(resp.content)) as img:
         assert dict(img.getexif()) == {} and img.size == (80, 60)
     assert resp.content != PHOTO

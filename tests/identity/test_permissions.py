@@ -140,3 +140,8 @@ def test_navigation_lists_only_pages_the_role_may_open() -> None:
     for roles in (("operator",), ("leader",), ("handler",), ("finance_officer",)):
         user = _user(*roles)
         assert all(user.has(item.perm) for item in nav.nav_for(user))
+
+
+def test_navigation_leaves_out_pages_this_build_does_not_serve() -> None:
+    served = {"/map", "/audit"}
+    assert [item.href for item in nav.nav_for(_user("admin"), served)] == ["/map", "/audit"]

@@ -320,7 +320,7 @@ class FileStore:
             examined = self._examine(tmp, kind)
             sha = digest.hexdigest()
             self._commit(tmp, sha)
-        public_sha = sha
+        public_sha: str | None = sha
         if kind.is_image:
             public_sha = self._write_bytes(examined.public_bytes) if examined.public_bytes else None
         return StoredFile(sha256=sha, size=size, mime=kind.mime, ext=kind.ext, width=examined.width,

@@ -223,14 +223,17 @@ class WorkCalendar:
         if remaining == 0:
             return s  # the earliest instant with nothing left to count is the start itself
         oh = self.office_hours
+        full = oh.day_seconds
         ordinal, t = self._local(s)
         done = oh.worked_until(t)
         # Day by day, not minute by minute: each day either absorbs the rest or gives its whole balance.
         while True:
             if _is_workday_ordinal(ordinal):
-                available = oh.day_seconds - done
+                available = full - done
                 if remaining <= available:
-                    return self._instant(ordinal, oh.time_after(done + remaining))
+                    # max(): a remainder too small to change `done` in floating point must not send
+                    # the deadline back to the end of the window the start lies just past.
+                    return max(self._instant(ordinal, oh.time_after(done + remaining)), s)
                 remaining -= available
             ordinal += 1
             done = 0.0

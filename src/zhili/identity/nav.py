@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
+from starlette.routing import Match
 
 from zhili.core.web import t
 from zhili.identity.permissions import FIELD_ROLES, ROLE_LABELS
@@ -35,10 +37,26 @@ NAV_ITEMS: tuple[NavItem, ...] = (
 )
 
 
-def nav_for(user: User | UserView) -> list[NavItem]:
-    """The pages this user may open, in menu order."""
+def nav_for(user: User | UserView, served: Collection[str] | None = None) -> list[NavItem]:
+    """The pages this user may open, in menu order; with `served`, only those this build serves."""
     perms, roles = user.permissions, set(user.roles)
-    return [item for item in NAV_ITEMS if item.perm in perms and (not item.roles or item.roles & roles)]
+    return [item for item in NAV_ITEMS if item.perm in perms and (not item.roles or item.roles & roles)
+            and (served is None or item.href in served)]
+
+
+def served_pages(app: FastAPI) -> frozenset[str]:
+    """The menu pages the app answers, so that the menu never links to a domain not installed yet."""
+    cached = getattr(app.state, "served_pages", None)
+    if cached is None:
+        cached = frozenset(item.href for item in NAV_ITEMS if _serves(app, item.href))
+        app.state.served_pages = cached
+    return cached
+
+
+def _serves(app: FastAPI, path: str) -> bool:
+    scope = {"type": "http", "path": path, "method": "GET", "root_path": "", "headers": [],
+             "query_string": b""}
+    return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
 
 
 def page_context(request: Request) -> dict[str, Any]:
@@ -47,7 +65,7 @@ def page_context(request: Request) -> dict[str, Any]:
     if user is None:
         return {"nav_items": [], "role_labels": [], "csrf_token": None}
     return {
-        "nav_items": nav_for(user),
+        "nav_items": nav_for(user, served_pages(request.app)),
         "role_labels": [t(request, ROLE_LABELS.get(r, r)) for r in user.roles],
         "csrf_token": getattr(request.state, "csrf_token", None),
     }

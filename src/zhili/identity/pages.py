@@ -19,7 +19,7 @@ from zhili.core.web import client_ip, render, t
 from zhili.identity import repository, service
 from zhili.identity.deps import SESSION_COOKIE, CurrentUser, DbSession, OptionalUser, public, require
 from zhili.identity.models import User
-from zhili.identity.nav import nav_for, page_context
+from zhili.identity.nav import nav_for, page_context, served_pages
 from zhili.identity.permissions import ROLE_LABELS
 
 router = APIRouter(include_in_schema=False)
@@ -156,7 +156,7 @@ def logout(request: Request, session: DbSession, _user: CurrentUser) -> Response
 def home(request: Request, user: OptionalUser) -> Response:
     if user is None:
         return RedirectResponse("/login", status_code=303)
-    items = nav_for(user)
+    items = nav_for(user, served_pages(request.app))
     if items:
         return RedirectResponse(items[0].href, status_code=303)
     # A login with no console page (a citizen): say so rather than bounce between redirects.

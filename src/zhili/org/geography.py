@@ -77,6 +77,8 @@ class GeneratedGrid:
     geometry: BaseGeometry  # WGS-84 lon/lat
     area_m2: float
     responsibility_code: str
+    row: int  # lattice row inside the community, 0 = northernmost
+    col: int  # lattice column, 0 = westernmost
 
 
 @dataclass
@@ -234,13 +236,13 @@ def generate(seed: int = 440111) -> Geography:
             cells.sort(key=lambda t: (t[0], t[1]))  # north→south rows, west→east within a row
             if len(cells) > 999:
                 raise ValueError(f"community {comm_code} would have {len(cells)} grids (max 999)")
-            for n, (_r, _c, g) in enumerate(cells, start=1):
+            for n, (row, col, g) in enumerate(cells, start=1):
                 if (n - 1) % GRIDS_PER_RESPONSIBILITY == 0:
                     resp_serial += 1
                 out.grids.append(GeneratedGrid(
                     code=f"{comm_code[:6]}{comm_code[6:9]}{comm_code[9:12]}{n:03d}",
                     community_code=comm_code, geometry=plane.to_lonlat(g), area_m2=g.area,
-                    responsibility_code=f"{street.code}R{resp_serial:03d}"))
+                    responsibility_code=f"{street.code}R{resp_serial:03d}", row=row, col=col))
     return out
 
 

@@ -158,7 +158,8 @@
   window.zhiliMap = map; // for browser tests and the console
 
   // Paint order, bottom to top; popups and tooltips stay above all of these.
-  [['zhDistrict', 410], ['zhStreets', 420], ['zhCommunities', 430], ['zhGrids', 440], ['zhSelected', 450]]
+  [['zhDistrict', 410], ['zhStreets', 420], ['zhCommunities', 430], ['zhDistrictLine', 435], ['zhGrids', 440],
+    ['zhSelected', 450]]
     .forEach(function (pair) { map.createPane(pair[0]).style.zIndex = String(pair[1]); });
   map.getPane('zhSelected').style.pointerEvents = 'none';
 
@@ -180,8 +181,20 @@
 
   // ---------------------------------------------------------------- district
 
-  const districtLayer = L.geoJSON(null, {
+  // Without tiles the district is a light sheet on a plain background, under everything else; its
+  // outline is drawn above the streets and communities so that their edges do not hide it.
+  const districtFill = L.geoJSON(null, {
     pane: 'zhDistrict',
+    interactive: false,
+    style: function () {
+      return { stroke: false, fill: true, fillColor: '#ffffff', fillOpacity: 0.75 };
+    },
+  });
+  if (!cfg.tileUrl) {
+    districtFill.addTo(map);
+  }
+  const districtLayer = L.geoJSON(null, {
+    pane: 'zhDistrictLine',
     interactive: false,
     style: function (feature) {
       const approx = Boolean(feature && feature.properties && feature.properties.approximate);
@@ -190,12 +203,39 @@
         weight: 3,
         opacity: 0.9,
         dashArray: approx ? '8 6' : null,
-        fill: true,
-        fillColor: '#ffffff',
-        fillOpacity: cfg.tileUrl ? 0 : 0.75,
+        fill: false,
       };
     },
   }).addTo(map);
+
+  // The side panel lies over the map: keep what we show (fitted areas, popups) out from under it.
+  function panelInsets() {
+    const panelEl = document.getElementById('map-panel');
+    const insets = { left: 0, bottom: 0 };
+    if (!panelEl || panelEl.offsetParent === null) {
+      return insets;
+    }
+    const m = mapEl.getBoundingClientRect();
+    const r = panelEl.getBoundingClientRect();
+    if (r.top > m.top + m.height / 2) {
+      insets.bottom = Math.max(0, m.bottom - r.top); // phones: the panel sits at the bottom
+    } else {
+      insets.left = Math.max(0, r.right - m.left);
+    }
+    return insets;
+  }
+  function fitPadding(extra) {
+    const i = panelInsets();
+    return { paddingTopLeft: [i.left + extra, extra], paddingBottomRight: [extra, i.bottom + extra] };
+  }
+  function popupOptions() {
+    const i = panelInsets();
+    return {
+      maxWidth: 320,
+      autoPanPaddingTopLeft: [i.left + 16, 16],
+      autoPanPaddingBottomRight: [16, i.bottom + 16],
+    };
+  }
 
   // ---------------------------------------------------------------- streets and towns
 
@@ -261,15 +301,14 @@
   });
   let communitiesState = 'none'; // none | loading | loaded
 
+  const showCommunitiesBtn = document.getElementById('show-communities');
+
   async function ensureCommunities() {
     if (communitiesState !== 'none') {
       return;
     }
     communitiesState = 'loading';
-    const countEl = document.getElementById('count-communities');
-    if (countEl) {
-      countEl.textContent = label('loading');
-    }
+    setStatus(label('loading'), 'loading');
     try {
       const fc = await getJSON(apiUrl(cfg.api.areas, { level: 'community', crs: CRS }));
       const features = featuresOf(fc);
@@ -280,20 +319,29 @@
       });
       communitiesLayer.addData(fc);
       communitiesState = 'loaded';
+      const countEl = document.getElementById('count-communities');
       if (countEl) {
         countEl.textContent = String(features.length);
       }
+      setStatus('');
     } catch (err) {
       communitiesState = 'none';
-      if (countEl) {
-        countEl.textContent = '—';
-      }
       setStatus(errorText(err), 'error');
     }
   }
-  communitiesLayer.on('add', ensureCommunities);
-
-  const showCommunitiesBtn = document.getElementById('show-communities');
+  communitiesLayer.on('add', function () {
+    mapEl.classList.add('communities-on');
+    if (showCommunitiesBtn) {
+      showCommunitiesBtn.hidden = true;
+    }
+    ensureCommunities();
+  });
+  communitiesLayer.on('remove', function () {
+    mapEl.classList.remove('communities-on');
+    if (showCommunitiesBtn) {
+      showCommunitiesBtn.hidden = false;
+    }
+  });
   if (showCommunitiesBtn) {
     showCommunitiesBtn.addEventListener('click', function () { map.addLayer(communitiesLayer); });
   }
@@ -344,6 +392,28 @@
       .map(function (v) { return v.toFixed(6); }).join(',');
   }
 
+  // The server answers boxes up to a size (in square degrees); a larger view is asked for in parts.
+  let maxBoxDeg2 = Number(cfg.gridMaxBoxDeg2) || 0.0016;
+  function splitBox(bounds) {
+    const w = bounds.getEast() - bounds.getWest();
+    const h = bounds.getNorth() - bounds.getSouth();
+    const parts = Math.max(1, Math.ceil((w * h) / (maxBoxDeg2 * 0.95)));
+    let cols = Math.max(1, Math.round(Math.sqrt(parts * w / h)));
+    let rows = Math.max(1, Math.ceil(parts / cols));
+    while ((w / cols) * (h / rows) > maxBoxDeg2 * 0.95) {
+      if (w / cols > h / rows) { cols += 1; } else { rows += 1; }
+    }
+    const boxes = [];
+    for (let r = 0; r < rows; r += 1) {
+      for (let c = 0; c < cols; c += 1) {
+        const west = bounds.getWest() + (w * c) / cols;
+        const south = bounds.getSouth() + (h * r) / rows;
+        boxes.push(L.latLngBounds([south, west], [south + h / rows, west + w / cols]));
+      }
+    }
+    return boxes;
+  }
+
   // Nearest the view's centre first: the grids a person is looking at are the first in the page.
   function byDistanceFromCentre(features, centre) {
     function firstPoint(geometry) {
@@ -384,31 +454,63 @@
       .map(function (item) { return item.f; });
   }
 
-  async function loadGrids(pad) {
+  async function loadGrids(pad, retried) {
     abortGrids();
     const ctrl = new AbortController();
     gridAbort = ctrl;
     const box = map.getBounds().pad(pad);
+    const parts = splitBox(box);
+    if (parts.length > 6) {
+      // Far too many parts for one view (a huge screen): ask for exactly the view instead.
+      if (pad > 0) {
+        gridAbort = null;
+        loadGrids(0, retried);
+        return;
+      }
+    }
     showHint(label('loading'), 'loading');
     try {
-      const fc = await getJSON(apiUrl(cfg.api.grids, { bbox: bboxParam(box), crs: CRS }), ctrl.signal);
+      const answers = await Promise.all(parts.map(function (part) {
+        return getJSON(apiUrl(cfg.api.grids, { bbox: bboxParam(part), crs: CRS }), ctrl.signal);
+      }));
       if (ctrl.signal.aborted) {
         return;
       }
-      const features = byDistanceFromCentre(featuresOf(fc), map.getCenter());
+      // A grid across two parts comes back twice: keep one.
+      const seen = Object.create(null);
+      let complete = true;
+      const features = [];
+      answers.forEach(function (fc) {
+        const list = featuresOf(fc);
+        if (list.length >= GRID_LIMIT || (fc && fc.truncated)) {
+          complete = false;
+        }
+        list.forEach(function (f) {
+          const code = f.properties && f.properties.code;
+          if (code && seen[code]) {
+            return;
+          }
+          if (code) {
+            seen[code] = true;
+          }
+          features.push(f);
+        });
+      });
       gridsLayer.clearLayers();
-      gridsLayer.addData({ type: 'FeatureCollection', features: features });
+      gridsLayer.addData({ type: 'FeatureCollection', features: byDistanceFromCentre(features, map.getCenter()) });
       gridBox = box;
-      gridBoxComplete = features.length < GRID_LIMIT && !(fc && fc.truncated);
+      gridBoxComplete = complete;
       hideHint();
     } catch (err) {
       if (isAbort(err) || ctrl.signal.aborted) {
         return;
       }
-      if (err instanceof ApiError && err.status === 422 && pad > 0) {
-        // The padded box was too large for the server: ask for exactly the view instead.
+      if (err instanceof ApiError && err.status === 422 && !retried) {
+        // The server's box limit is smaller than we thought: ask in smaller parts, once.
+        ctrl.abort();
+        maxBoxDeg2 /= 2;
         gridAbort = null;
-        loadGrids(0);
+        loadGrids(pad, true);
         return;
       }
       gridsLayer.clearLayers();
@@ -424,7 +526,7 @@
       }
     }
   }
-  const loadGridsSoon = debounce(function () { loadGrids(0.15); }, 250);
+  const loadGridsSoon = debounce(function () { loadGrids(0.1, false); }, 250);
 
   function refreshGrids() {
     if (!map.hasLayer(gridsLayer)) {
@@ -503,7 +605,7 @@
   }
 
   function openInfoPopup(latlng, info) {
-    L.popup({ maxWidth: 320, autoPanPadding: [20, 20] })
+    L.popup(popupOptions())
       .setLatLng(latlng)
       .setContent(infoContent(info))
       .openOn(map);
@@ -517,7 +619,7 @@
     }
     const ctrl = new AbortController();
     locateAbort = ctrl;
-    const popup = L.popup({ maxWidth: 320, autoPanPadding: [20, 20] })
+    const popup = L.popup(popupOptions())
       .setLatLng(e.latlng)
       .setContent(messageContent(label('locating'), 'loading'))
       .openOn(map);
@@ -613,26 +715,27 @@
     searchAbort = ctrl;
     setStatus(label('searching'), 'loading');
     try {
-      const found = await getJSON(apiUrl(cfg.api.grids + '/' + encodeURIComponent(code), { crs: CRS }),
-        ctrl.signal);
-      const info = Object.assign({}, (found && found.properties) || {}, found || {});
-      delete info.properties;
-      delete info.geometry;
+      // The grid's facts (404 when there is no such grid), then its outline in the tiles' CRS.
+      const base = cfg.api.grids + '/' + encodeURIComponent(code);
+      const found = await getJSON(base, ctrl.signal);
+      const shapeFc = await getJSON(apiUrl(base + '/geometry', { crs: CRS }), ctrl.signal);
+      const feature = featuresOf(shapeFc)[0] || null;
+      const info = Object.assign({}, (feature && feature.properties) || {}, found || {});
       if (!info.code) {
         info.code = code;
       }
-      const bounds = boundsOf(found);
+      const bounds = boundsOf(feature || found);
       setStatus('');
       selectedCode = info.code;
       gridsLayer.setStyle(gridStyle);
       selectedLayer.clearLayers();
-      if (found && found.geometry) {
-        selectedLayer.addData(found.geometry);
+      if (feature && feature.geometry) {
+        selectedLayer.addData(feature);
       }
       userMoved = true;
       if (bounds && bounds.isValid()) {
         map.once('moveend', function () { openInfoPopup(bounds.getCenter(), info); });
-        map.flyToBounds(bounds, { maxZoom: 18, padding: [40, 40], duration: 0.8 });
+        map.flyToBounds(bounds, Object.assign({ maxZoom: 18, duration: 0.8 }, fitPadding(40)));
       }
       if (window.matchMedia('(max-width: 699.98px)').matches) {
         setPanelOpen(false); // give the map the screen
@@ -714,7 +817,7 @@
         const bounds = L.geoJSON(f).getBounds();
         if (bounds.isValid()) {
           userMoved = true;
-          map.flyToBounds(bounds, { padding: [20, 20], duration: 0.6 });
+          map.flyToBounds(bounds, Object.assign({ duration: 0.6 }, fitPadding(20)));
         }
       });
       li.appendChild(btn);
@@ -726,10 +829,11 @@
 
   async function loadDistrict() {
     const fc = await getJSON(apiUrl(cfg.api.areas, { level: 'district', crs: CRS }));
+    districtFill.addData(fc);
     districtLayer.addData(fc);
     const bounds = districtLayer.getBounds();
     if (!userMoved && bounds.isValid()) {
-      map.fitBounds(bounds, { padding: [10, 10] });
+      map.fitBounds(bounds, fitPadding(10));
     }
   }
 
