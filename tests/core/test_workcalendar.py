@@ -308,3 +308,28 @@ def test_a_year_of_elapsed_time_takes_well_under_a_millisecond() -> None:
         cal.add(start, 1600, "working_hours")
     per_pair = (time.perf_counter() - began) / runs
     assert per_pair < 1e-3, f"{per_pair * 1e3:.3f} ms for one year-long elapsed + add"
+
+
+def test_a_site_schedule_covers_a_year_the_package_does_not_know(tmp_path) -> None:
+    from zhili.core.workcalendar import calendar_for
+
+    # Pretend the State Council published: 2027-01-01 (Fri) off, 2027-01-02 (Sat) worked.
+    holidays = tmp_path / "holidays.csv"
+    holidays.write_text("date,kind\n2027-01-01,holiday\n2027-01-02,workday  # 调休\n", encoding="utf-8")
+    cal = calendar_for("08:30-12:00,14:00-17:30", "Asia/Shanghai", holidays)
+    assert not cal.is_workday(date(2027, 1, 1)) and cal.is_workday(date(2027, 1, 2))
+    assert cal.is_workday(date(2027, 1, 4)) and not cal.is_workday(date(2027, 1, 3))
+    # Thu 2026-12-31 17:00 + 1 working hour: 0.5 h on Thursday, then Saturday 2027-01-02 09:00.
+    start = datetime(2026, 12, 31, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai
+    assert cal.add(start, 1, TimeUnit.working_hours) == datetime(2027, 1, 2, 1, 0, tzinfo=UTC)
+    with pytest.raises(HolidayDataMissing):
+        WorkCalendar().add(start, 1, TimeUnit.working_hours)
+
+
+def test_a_bad_holiday_file_is_refused_with_its_line(tmp_path) -> None:
+    from zhili.core.workcalendar import HolidaySchedule
+
+    with pytest.raises(Invalid, match="line 2: '2027-13-01' is not a date"):
+        HolidaySchedule.from_csv("date,kind\n2027-13-01,holiday\n")
+    with pytest.raises(Invalid, match="kind must be"):
+        HolidaySchedule.from_csv("2027-01-01,vacation\n")

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     # Office hours for working-hour limits, "HH:MM-HH:MM,HH:MM-HH:MM".
     office_hours: str = "08:30-12:00,14:00-17:30"
+    # Holidays and adjusted workdays the bureau enters itself (CSV `YYYY-MM-DD,holiday|workday`),
+    # for a year the installed chinesecalendar does not cover yet.
+    holiday_file: Path | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     sql_echo: bool = False

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
@@ -59,6 +60,49 @@ def _is_workday_ordinal(ordinal: int) -> bool:
             f"no PRC holiday schedule for {day.year}: the installed chinesecalendar {_package_version()} "
             f"covers {lo}–{hi}; upgrade it once the State Council has published {day.year}'s schedule"
         ) from exc
+
+
+@dataclass(frozen=True)
+class HolidaySchedule:
+    """Holidays and adjusted workdays (调休) a site enters itself.
+
+    The State Council publishes next year's schedule each November, and a chinesecalendar release
+    follows some time later. Until then a deadline running into the new year cannot be computed; a
+    bureau enters the published schedule here (ZHILI_HOLIDAY_FILE) and deadlines work at once. For
+    a year the schedule names, a day is a workday if listed as one, a holiday if listed as one,
+    otherwise Monday–Friday; a listed day also overrides the package in the years it covers.
+    """
+
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()
+
+    @property
+    def years(self) -> frozenset[int]:
+        return frozenset(d.year for d in self.holidays | self.workdays)
+
+    @classmethod
+    def from_csv(cls, text: str) -> HolidaySchedule:
+        """Lines of `YYYY-MM-DD,holiday` or `YYYY-MM-DD,workday` (a header line and # comments allowed)."""
+        holidays: set[date] = set()
+        workdays: set[date] = set()
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw.split("#", 1)[0].strip()
+            if not line or line.lower().startswith("date"):
+                continue
+            parts = [p.strip() for p in line.split(",")]
+            try:
+                day = date.fromisoformat(parts[0])
+            except ValueError as exc:
+                raise Invalid(f"holiday file line {number}: {parts[0]!r} is not a date (YYYY-MM-DD)") from exc
+            kind = parts[1].lower() if len(parts) > 1 else ""
+            if kind not in ("holiday", "workday"):
+                raise Invalid(f"holiday file line {number}: kind must be 'holiday' or 'workday', "
+                              f"got {kind!r}")
+            (holidays if kind == "holiday" else workdays).add(day)
+        clash = holidays & workdays
+        if clash:
+            raise Invalid(f"holiday file lists {min(clash)} as both a holiday and a workday")
+        return cls(frozenset(holidays), frozenset(workdays))
 
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
@@ -149,8 +193,11 @@ class WorkCalendar:
     not supported (Asia/Shanghai has no daylight saving).
     """
 
-    def __init__(self, office_hours: str = DEFAULT_OFFICE_HOURS, tz: str = DEFAULT_TZ) -> None:
+    def __init__(self, office_hours: str = DEFAULT_OFFICE_HOURS, tz: str = DEFAULT_TZ,
+                 schedule: HolidaySchedule | None = None) -> None:
         self.office_hours = OfficeHours.parse(office_hours)
+        self.schedule = schedule or HolidaySchedule()
+        self._schedule_years = self.schedule.years
         try:
             self.tz = ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -165,15 +212,26 @@ class WorkCalendar:
         """Whether `d` is a statutory working day (an aware datetime is read as its local date)."""
         if isinstance(d, datetime):
             d = ensure_aware(d).astimezone(self.tz).date()
-        return _is_workday_ordinal(d.toordinal())
+        return self._is_workday(d.toordinal())
+
+    def _is_workday(self, ordinal: int) -> bool:
+        if self._schedule_years:
+            day = date.fromordinal(ordinal)
+            if day in self.schedule.workdays:
+                return True
+            if day in self.schedule.holidays:
+                return False
+            if day.year in self._schedule_years:
+                return day.weekday() < 5
+        return _is_workday_ordinal(ordinal)
 
     def _workdays_between(self, first: int, stop: int) -> int:
         """Working days among the ordinals [first, stop)."""
-        return sum(_is_workday_ordinal(o) for o in range(first, stop))
+        return sum(self._is_workday(o) for o in range(first, stop))
 
     def _worked(self, ordinal: int, t: float) -> float:
         """Working seconds on day `ordinal` before time-of-day `t`."""
-        return self.office_hours.worked_until(t) if _is_workday_ordinal(ordinal) else 0.0
+        return self.office_hours.worked_until(t) if self._is_workday(ordinal) else 0.0
 
     # --- local time -------------------------------------------------------------------------------
 
@@ -228,7 +286,7 @@ class WorkCalendar:
         done = oh.worked_until(t)
         # Day by day, not minute by minute: each day either absorbs the rest or gives its whole balance.
         while True:
-            if _is_workday_ordinal(ordinal):
+            if self._is_workday(ordinal):
                 available = full - done
                 if remaining <= available:
                     # max(): a remainder too small to change `done` in floating point must not send
@@ -242,7 +300,7 @@ class WorkCalendar:
         oh = self.office_hours
         ordinal, t = self._local(s)
         if amount == 0:
-            if _is_workday_ordinal(ordinal) and t < oh.close:
+            if self._is_workday(ordinal) and t < oh.close:
                 return self._instant(ordinal, oh.close)
             return s
         whole_days = math.ceil(amount)  # the working day on which the deadline falls, counted from 1
@@ -250,7 +308,7 @@ class WorkCalendar:
         counted = 0
         while counted < whole_days:
             ordinal += 1
-            counted += _is_workday_ordinal(ordinal)
+            counted += self._is_workday(ordinal)
         return self._instant(ordinal, oh.time_after(into_day))
 
     # --- elapsed time -----------------------------------------------------------------------------
@@ -282,7 +340,7 @@ class WorkCalendar:
         if o0 == o1:
             return self._worked(o1, t1) - self._worked(o0, t0)
         full = self.office_hours.day_seconds
-        first_day = (full if _is_workday_ordinal(o0) else 0.0) - self._worked(o0, t0)
+        first_day = (full if self._is_workday(o0) else 0.0) - self._worked(o0, t0)
         return first_day + full * self._workdays_between(o0 + 1, o1) + self._worked(o1, t1)
 
     def _working_days(self, s: datetime, e: datetime) -> float:
@@ -341,11 +399,24 @@ def _merge_pauses(
     return merged
 
 
+def calendar_for(office_hours: str, tz: str, holiday_file: Path | None) -> WorkCalendar:
+    """The site's calendar from its settings (office hours, zone, optional holiday file)."""
+    schedule = None
+    if holiday_file is not None:
+        try:
+            schedule = HolidaySchedule.from_csv(holiday_file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise Invalid(f"cannot read the holiday file {holiday_file}: {exc.strerror}") from exc
+    return WorkCalendar(office_hours, tz, schedule)
+
+
 __all__ = [
     "DEFAULT_OFFICE_HOURS",
     "DEFAULT_TZ",
     "HolidayDataMissing",
+    "HolidaySchedule",
     "OfficeHours",
     "TimeUnit",
     "WorkCalendar",
+    "calendar_for",
 ]

@@ -11,6 +11,7 @@ from zhili.core.web import render
 from zhili.identity.deps import DbSession, require
 from zhili.identity.models import User
 from zhili.org import repository, service
+from zhili.org.spatial import MAX_BBOX_DEG2
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,4 +33,5 @@ def map_page(request: Request, session: DbSession,
             "centroid_lat": district.centroid_lat if district else 23.25,
         },
         "counts": index.counts(),
+        "grid_max_box_deg2": MAX_BBOX_DEG2,
     })

@@ -652,16 +652,16 @@
 
   // ---------------------------------------------------------------- layer switcher
 
+  // Base map as a check box, not a lone radio button: it can be switched off to see the shapes alone.
   const overlays = {};
+  if (baseLayer) {
+    overlays[label('baseMap')] = baseLayer;
+  }
   overlays[label('districtBoundary')] = districtLayer;
   overlays[label('streets')] = streetsLayer;
   overlays[label('communities')] = communitiesLayer;
   overlays[label('unitGrids')] = gridsLayer;
-  const bases = {};
-  if (baseLayer) {
-    bases[label('baseMap')] = baseLayer;
-  }
-  L.control.layers(baseLayer ? bases : null, overlays, { collapsed: window.innerWidth < 700 }).addTo(map);
+  L.control.layers(null, overlays, { collapsed: window.innerWidth < 700 }).addTo(map);
   L.control.scale({ imperial: false }).addTo(map);
 
   // ---------------------------------------------------------------- grid search
