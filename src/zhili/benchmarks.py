@@ -71,10 +71,11 @@ def bench_pages(database_url: str | None, rounds: int = 60) -> None:
             _wait_ready(base + "/", timeout_s=300)
             with httpx.Client(base_url=base, timeout=30, follow_redirects=False) as c:
                 token = c.post("/api/v1/auth/token",
-                               json={"username": "admin", "password": DEMO_PASSWORD}).json()["access_token"]
+                               json={"username": "admin", "password": DEMO_PASSWORD}).json()["token"]
                 login = c.get("/login")
-                csrf = login.text.split('name="csrf_token" value="')[1].split('"')[0]
-                c.post("/login", data={"username": "admin", "password": DEMO_PASSWORD, "csrf_token": csrf})
+                csrf = login.text.split('name="login_csrf" value="')[1].split('"')[0]
+                c.post("/login", data={"username": "admin", "password": DEMO_PASSWORD, "login_csrf": csrf,
+                                       "next": "/"})
                 grid = c.get("/api/v1/grids", params={"bbox": "113.26,23.17,113.27,23.18"},
                              headers={"Authorization": f"Bearer {token}"}).json()["features"][0]
                 targets = _page_targets(grid["properties"]["code"])

@@ -58,8 +58,8 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
         summary = demo_data.seed_full(s)
     ready = time.perf_counter() - started
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104
-    typer.echo(f"演示数据已就绪 demo ready in {ready:.1f} s: " +
-               ", ".join(f"{k} {v}" for k, v in summary.counts.items()))
+    loaded = ", ".join(f"{k} {v}" for k, v in summary.counts.items()) or "already loaded, kept as it was"
+    typer.echo(f"演示数据已就绪 demo ready in {ready:.1f} s: {loaded}")
     typer.echo("演示账号 demo logins (用户名 / 密码 / 角色):")
     for username, password, role in summary.logins:
         typer.echo(f"  {username:<16} {password:<12} {role}")
@@ -168,6 +168,8 @@ def import_areas(
                     typer.echo(f"  {err}")
                 raise typer.Exit(1)
     except DomainError as exc:
+        for err in exc.errors[:200]:
+            typer.secho(f"  {err.get('msg', err)}", err=True)
         _fail(exc.detail)
 
 

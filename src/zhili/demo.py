@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -22,16 +23,16 @@ class DemoSummary:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def seed_baseline(session: Session) -> list[tuple[str, str, str]]:
+def seed_baseline(session: Session) -> DemoSummary:
     """Geography, departments, staff and one user per role. Idempotent."""
-    org_demo.seed_demo_org(session)
+    counts = org_demo.seed_demo_org(session)
     session.flush()
-    return identity_demo.seed_demo_users(session)
+    return DemoSummary(logins=identity_demo.seed_demo_users(session), counts=dict(counts))
 
 
 def seed_full(session: Session) -> DemoSummary:
     """Everything the demo shows: the baseline plus the scenario data of the domains that have it."""
-    summary = DemoSummary(logins=seed_baseline(session))
+    summary = seed_baseline(session)
     for name, seeder in _scenario_seeders():
         session.flush()
         count = seeder(session)
@@ -40,8 +41,8 @@ def seed_full(session: Session) -> DemoSummary:
     return summary
 
 
-def _scenario_seeders() -> list[tuple[str, object]]:
-    seeders: list[tuple[str, object]] = []
+def _scenario_seeders() -> list[tuple[str, Callable[[Session], object]]]:
+    seeders: list[tuple[str, Callable[[Session], object]]] = []
     try:
         from zhili.assets import demo as assets_demo
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
@@ -51,7 +52,7 @@ def grids_in_view(session: DbSession, _user: MapViewer,
     """Unit grids intersecting a viewport (at most about 4 km × 4 km)."""
     crs_name = geo.parse_crs(crs)
     minx, miny, maxx, maxy = bbox_from_text(bbox)
-    (wx0, wx1), (wy0, wy1) = geo.to_wgs84([minx, maxx], [miny, maxy], crs_name)
+    (wx0, wx1), (wy0, wy1) = geo.to_wgs84(np.array([minx, maxx]), np.array([miny, maxy]), crs_name)
     index = service.area_index(session)
     positions = index.grids_in_bbox((float(wx0), float(wy0), float(wx1), float(wy1)))[:MAX_GRIDS_PER_REQUEST]
     return _geojson(index.grid_features(positions, crs_name))
