@@ -168,8 +168,8 @@ def import_areas(
                     typer.echo(f"  {err}")
                 raise typer.Exit(1)
     except DomainError as exc:
-        for err in exc.errors[:200]:
-            typer.secho(f"  {err.get('msg', err)}", err=True)
+        for problem in exc.errors[:200]:
+            typer.secho(f"  {problem.get('msg', problem)}", err=True)
         _fail(exc.detail)
 
 
