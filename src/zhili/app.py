@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from importlib import resources
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from zhili import __version__, model_registry, routers
@@ -42,7 +44,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         version=__version__,
         description="Smart city-management platform (智慧城管): areas, grids, components, cases, users.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served below from the vendored Swagger UI: no CDN on closed networks
         redoc_url=None,
     )
     app.state.settings = settings
@@ -53,4 +55,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     static_dir = resources.files("zhili.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
     routers.include_all(app)
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="zhili 智理 API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
+        )
+
     return app
