@@ -6,7 +6,6 @@ import logging
 import random
 from typing import Any
 
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -38,13 +37,6 @@ def _name(rng: random.Random) -> str:
     return rng.choice(_SURNAMES) + given
 
 
-def _bbox_fields(g: BaseGeometry) -> dict[str, float]:
-    minx, miny, maxx, maxy = g.bounds
-    c = g.representative_point() if not g.centroid.within(g) else g.centroid
-    return {"min_lon": minx, "min_lat": miny, "max_lon": maxx, "max_lat": maxy,
-            "centroid_lon": round(c.x, 7), "centroid_lat": round(c.y, 7)}
-
-
 def seed_demo_org(session: Session) -> dict[str, int]:
     """Load the demo geography, departments, teams and staff, unless a district is already there."""
     if repository.district(session) is not None:
@@ -54,9 +46,9 @@ def seed_demo_org(session: Session) -> dict[str, int]:
     rng = random.Random(440111)
 
     district = AdminArea(code=geo.district.code, name=geo.district.name, level="district", parent_id=None,
-                         geometry=geography.geojson(geo.district.geometry), area_m2=geo.district.area_m2,
+                         area_m2=geo.district.area_m2,
                          approximate=False, source="DataV GeoAtlas 440111 (GCJ-02 → WGS-84)",
-                         updated_at=now, **_bbox_fields(geo.district.geometry))
+                         updated_at=now, **geography.footprint_fields(geo.district.geometry))
     session.add(district)
     session.flush()
     areas: dict[str, AdminArea] = {district.code: district}
@@ -64,8 +56,8 @@ def seed_demo_org(session: Session) -> dict[str, int]:
         batch = []
         for a in level_rows:
             row = AdminArea(code=a.code, name=a.name, level=a.level, parent_id=areas[a.parent_code or ""].id,
-                            geometry=geography.geojson(a.geometry), area_m2=a.area_m2, approximate=True,
-                            source=SOURCE, updated_at=now, **_bbox_fields(a.geometry))
+                            area_m2=a.area_m2, approximate=True, source=SOURCE, updated_at=now,
+                            **geography.footprint_fields(a.geometry))
             batch.append(row)
             areas[a.code] = row
         session.add_all(batch)
@@ -91,8 +83,7 @@ def seed_demo_org(session: Session) -> dict[str, int]:
     grid_rows: list[dict[str, Any]] = [
         {"code": g.code, "community_id": areas[g.community_code].id,
          "responsibility_grid_id": rgrid_ids[g.responsibility_code],
-         "geometry": geography.geojson(g.geometry), "area_m2": g.area_m2, "approximate": True,
-         **_bbox_fields(g.geometry)}
+         "area_m2": g.area_m2, "approximate": True, **geography.footprint_fields(g.geometry)}
         for g in geo.grids
     ]
     for i in range(0, len(grid_rows), 2000):

@@ -246,6 +246,16 @@ def generate(seed: int = 440111) -> Geography:
     return out
 
 
+def footprint_fields(g: BaseGeometry) -> dict[str, Any]:
+    """The Footprint columns of a WGS-84 shape except area: GeoJSON, box and a point inside it."""
+    minx, miny, maxx, maxy = g.bounds
+    c = g.centroid
+    if not c.within(g):  # a crescent's centroid lies outside it; a label point must not
+        c = g.representative_point()
+    return {"geometry": geojson(g), "min_lon": minx, "min_lat": miny, "max_lon": maxx, "max_lat": maxy,
+            "centroid_lon": round(c.x, 7), "centroid_lat": round(c.y, 7)}
+
+
 def geojson(g: BaseGeometry) -> dict[str, Any]:
     """A GeoJSON geometry dict with coordinates rounded to 7 decimals (about 1 cm)."""
     return json.loads(json.dumps(mapping(shapely.set_precision(g, 1e-7))))

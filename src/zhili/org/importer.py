@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from zhili.core import audit, clock, geo
 from zhili.core.errors import DomainError, Invalid
 from zhili.org import repository
-from zhili.org.geography import geojson
+from zhili.org.geography import footprint_fields
 from zhili.org.models import AdminArea, UnitGrid
 
 if TYPE_CHECKING:
@@ -230,20 +230,13 @@ def _parents(session: Session, rows: list[_Row], level: str, district: AdminArea
     return {code: a.id for code, a in found.items()}
 
 
-def _bbox(g: BaseGeometry) -> dict[str, float]:
-    minx, miny, maxx, maxy = g.bounds
-    c = g.centroid if g.centroid.within(g) else g.representative_point()
-    return {"min_lon": minx, "min_lat": miny, "max_lon": maxx, "max_lat": maxy,
-            "centroid_lon": round(c.x, 7), "centroid_lat": round(c.y, 7)}
-
-
 def _write(session: Session, rows: list[_Row], level: str, parents: dict[str, int],
            existing: dict[str, Any]) -> None:
     now = clock.now()
     new_grids: list[dict[str, Any]] = []
     for r in rows:
-        fields = {"geometry": geojson(r.geometry), "area_m2": geo.geodesic_area_m2(r.geometry),
-                  "approximate": False, **_bbox(r.geometry)}
+        fields = {"area_m2": geo.geodesic_area_m2(r.geometry), "approximate": False,
+                  **footprint_fields(r.geometry)}
         found = existing.get(r.code)
         if level == "grid":
             if found is not None:

@@ -11,7 +11,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 from zhili.core.db import Base, JSONType, UTCDateTime
 
 
-class AdminArea(Base):
+class Footprint:
+    """The shape of an area or grid: GeoJSON in WGS-84, its box, a point inside it, its size."""
+
+    geometry: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    min_lon: Mapped[float] = mapped_column(Float)
+    min_lat: Mapped[float] = mapped_column(Float)
+    max_lon: Mapped[float] = mapped_column(Float)
+    max_lat: Mapped[float] = mapped_column(Float)
+    centroid_lon: Mapped[float] = mapped_column(Float)
+    centroid_lat: Mapped[float] = mapped_column(Float)
+    area_m2: Mapped[float] = mapped_column(Float)
+    # True where the boundary was generated for the demo rather than surveyed (shown in the UI).
+    approximate: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AdminArea(Footprint, Base):
     """An administrative area (行政区划): district, street (街道) or town (镇), community (社区/村)."""
 
     __tablename__ = "admin_area"
@@ -22,16 +37,6 @@ class AdminArea(Base):
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[str] = mapped_column(String(12), index=True)  # district | street | town | community
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("admin_area.id"), index=True)
-    geometry: Mapped[dict[str, Any]] = mapped_column(JSONType)  # GeoJSON geometry, WGS-84
-    min_lon: Mapped[float] = mapped_column(Float)
-    min_lat: Mapped[float] = mapped_column(Float)
-    max_lon: Mapped[float] = mapped_column(Float)
-    max_lat: Mapped[float] = mapped_column(Float)
-    centroid_lon: Mapped[float] = mapped_column(Float)
-    centroid_lat: Mapped[float] = mapped_column(Float)
-    area_m2: Mapped[float] = mapped_column(Float)
-    # True where the boundary was generated for the demo rather than surveyed (shown in the UI).
-    approximate: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -51,7 +56,7 @@ class ResponsibilityGrid(Base):
     inspector_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
 
 
-class UnitGrid(Base):
+class UnitGrid(Footprint, Base):
     """单元网格: the 15-digit cell every located record belongs to."""
 
     __tablename__ = "unit_grid"
@@ -61,15 +66,6 @@ class UnitGrid(Base):
     community_id: Mapped[int] = mapped_column(ForeignKey("admin_area.id"), index=True)
     responsibility_grid_id: Mapped[int | None] = mapped_column(
         ForeignKey("responsibility_grid.id"), index=True)
-    geometry: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    min_lon: Mapped[float] = mapped_column(Float)
-    min_lat: Mapped[float] = mapped_column(Float)
-    max_lon: Mapped[float] = mapped_column(Float)
-    max_lat: Mapped[float] = mapped_column(Float)
-    centroid_lon: Mapped[float] = mapped_column(Float)
-    centroid_lat: Mapped[float] = mapped_column(Float)
-    area_m2: Mapped[float] = mapped_column(Float)
-    approximate: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (Index("ix_unit_grid_bbox", "min_lon", "min_lat"),)
 
