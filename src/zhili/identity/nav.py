@@ -32,6 +32,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("/components", "Components", "assets:read"),
     NavItem("/evaluation", "Evaluation", "evaluation:read"),
     NavItem("/m", "Field", "map:view", roles=FIELD_ROLES),
+    NavItem("/org", "Organisation", "org:read"),
     NavItem("/admin/users", "Users", "identity:manage_users"),
     NavItem("/audit", "Audit log", "audit:read"),
 )

@@ -1,13 +1,14 @@
-"""Org pages: the district map (areas, unit grids, who patrols them) and the departments list."""
+"""Org pages: the district map (areas, unit grids, who patrols them) and the organisation page."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from zhili.core.web import render
+from zhili.core.web import client_ip, render
 from zhili.identity.deps import DbSession, require
 from zhili.identity.models import User
 from zhili.org import repository, service
@@ -35,3 +36,46 @@ def map_page(request: Request, session: DbSession,
         "counts": index.counts(),
         "grid_max_box_deg2": MAX_BBOX_DEG2,
     })
+
+
+DEPARTMENT_KINDS = {
+    "command_centre": "Command centre", "sanitation": "Sanitation", "greening": "Greening",
+    "municipal": "Municipal works", "enforcement": "Enforcement", "gas": "Gas safety",
+    "street_office": "Street office", "other": "Other",
+}
+
+
+@router.get("/org", response_class=HTMLResponse)
+def organisation_page(request: Request, session: DbSession,
+                      user: Annotated[User, Depends(require("org:read"))],
+                      street: str = "", bound: str = "") -> HTMLResponse:
+    """Departments with their teams and staff, and one street's responsibility grids and inspectors."""
+    index = service.area_index(session)
+    streets = index.areas_at("street")
+    chosen = street if any(s.code == street for s in streets) else (streets[0].code if streets else "")
+    depts = repository.departments(session)
+    teams = repository.teams_of(session, [d.id for d in depts])
+    team_names: dict[int, list[str]] = {}
+    for t in teams:
+        team_names.setdefault(t.department_id, []).append(t.name)
+    staff = repository.staff_counts_by_department(session)
+    return render(request, "org/organisation.html", {
+        "departments": [(d, team_names.get(d.id, []), staff.get(d.id, 0)) for d in depts],
+        "kinds": DEPARTMENT_KINDS,
+        "streets": streets,
+        "street": chosen,
+        "rgrids": repository.responsibility_grids_of_street(session, chosen) if chosen else [],
+        "can_manage": user.has("org:manage"),
+        "bound": bound,
+    })
+
+
+@router.post("/org/responsibility-grids/{code}/inspector", response_class=HTMLResponse)
+def bind_inspector_form(code: str, request: Request, session: DbSession,
+                        user: Annotated[User, Depends(require("org:manage"))],
+                        employee_no: Annotated[str, Form(max_length=40)] = "",
+                        street: Annotated[str, Form(max_length=9)] = "") -> Response:
+    service.assign_inspector(session, user.username, code, employee_no.strip() or None,
+                             client_ip=client_ip(request))
+    query = urlencode({"street": street, "bound": code})
+    return RedirectResponse(f"/org?{query}#rg-{code}", status_code=303)

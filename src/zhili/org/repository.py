@@ -123,3 +123,23 @@ def staff_by_employee_no(session: Session, employee_no: str) -> Staff | None:
 
 def responsibility_grid_by_code(session: Session, code: str) -> ResponsibilityGrid | None:
     return session.scalars(select(ResponsibilityGrid).where(ResponsibilityGrid.code == code)).one_or_none()
+
+
+RGridRow = tuple[str, str, int, str | None, str | None]
+
+
+def responsibility_grids_of_street(session: Session, street_code: str) -> list[RGridRow]:
+    """(code, name, unit-grid count, inspector name, inspector employee no) of one street's grids."""
+    street = AdminArea.__table__.alias("street")
+    counts = (select(UnitGrid.responsibility_grid_id, func.count().label("n"))
+              .group_by(UnitGrid.responsibility_grid_id).subquery())
+    rows = session.execute(
+        select(ResponsibilityGrid.code, ResponsibilityGrid.name, func.coalesce(counts.c.n, 0),
+               Staff.name, Staff.employee_no)
+        .join(street, street.c.id == ResponsibilityGrid.street_id)
+        .outerjoin(counts, counts.c.responsibility_grid_id == ResponsibilityGrid.id)
+        .outerjoin(Staff, Staff.id == ResponsibilityGrid.inspector_staff_id)
+        .where(street.c.code == street_code)
+        .order_by(ResponsibilityGrid.code)
+    )
+    return [(r[0], r[1], int(r[2]), r[3], r[4]) for r in rows]
