@@ -87,3 +87,17 @@ def test_boundary_is_converted_from_gcj02_to_wgs84() -> None:
     nearest = ((vertices[:, 0] - wlon) ** 2 + (vertices[:, 1] - wlat) ** 2).min() ** 0.5
     assert nearest < 1e-7
     assert 300 < geo.distance_m(113.21267, 23.141105, wlon, wlat) < 800
+
+
+def test_responsibility_grids_split_communities_into_even_patrols(generated) -> None:
+    sizes: dict[str, int] = defaultdict(int)
+    communities: dict[str, set[str]] = defaultdict(set)
+    for g in generated.grids:
+        sizes[g.responsibility_code] += 1
+        communities[g.responsibility_code].add(g.community_code)
+    assert max(sizes.values()) <= geography.GRIDS_PER_RESPONSIBILITY
+    assert all(len(c) == 1 for c in communities.values()), "a patrol stays inside one community"
+    by_comm: dict[str, list[int]] = defaultdict(list)
+    for code, n in sizes.items():
+        by_comm[next(iter(communities[code]))].append(n)
+    assert all(max(v) - min(v) <= 1 for v in by_comm.values()), "patrols of one community are even"

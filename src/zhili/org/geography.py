@@ -236,9 +236,11 @@ def generate(seed: int = 440111) -> Geography:
             cells.sort(key=lambda t: (t[0], t[1]))  # north→south rows, west→east within a row
             if len(cells) > 999:
                 raise ValueError(f"community {comm_code} would have {len(cells)} grids (max 999)")
+            # Split the community into equal patrols of at most GRIDS_PER_RESPONSIBILITY unit grids.
+            patrols = math.ceil(len(cells) / GRIDS_PER_RESPONSIBILITY)
+            first_patrol = resp_serial + 1
             for n, (row, col, g) in enumerate(cells, start=1):
-                if (n - 1) % GRIDS_PER_RESPONSIBILITY == 0:
-                    resp_serial += 1
+                resp_serial = first_patrol + (n - 1) * patrols // len(cells)
                 out.grids.append(GeneratedGrid(
                     code=f"{comm_code[:6]}{comm_code[6:9]}{comm_code[9:12]}{n:03d}",
                     community_code=comm_code, geometry=plane.to_lonlat(g), area_m2=g.area,
