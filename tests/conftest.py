@@ -17,6 +17,8 @@ from zhili.core.settings import Settings
 
 # CI runs the whole suite twice: ZHILI_TEST_DATABASE_URL unset (SQLite) and set to PostgreSQL.
 TEST_DB_URL = os.environ.get("ZHILI_TEST_DATABASE_URL", "")
+# `zhili demo` in tests (the CLI test) loads a few hundred cases of history, not the demo's 30,000.
+os.environ.setdefault("ZHILI_DEMO_CASE_HISTORY", "300")
 
 
 def _fresh_database_url(tmp: Path) -> str:

@@ -162,8 +162,42 @@ def bench_lookup(database_url: str | None, n_points: int = 1_000_000) -> None:
     print("target: >= 200,000 lookups/s on one core")
 
 
+def bench_assets(database_url: str | None) -> None:
+    """Component map viewport at 1M components, 100k-row GeoJSON import, map page in Chromium."""
+    from zhili.assets import bench
+
+    bench.bench_assets(database_url)
+
+
+def bench_evaluation(database_url: str | None) -> None:
+    """Evaluation (综合评价) over 1,000,000 synthetic cases of a year, by street and by department."""
+    from zhili.cases.evaluation import bench
+
+    bench.bench_evaluation(database_url)
+
+
+def bench_cases(database_url: str | None) -> None:
+    """Case actions through the API against a one-INSERT floor; reads and evaluation at 1M cases."""
+    from zhili.cases import bench
+
+    bench.bench_cases(database_url)
+
+
+def bench_case_pages(database_url: str | None) -> None:
+    """p50/p95 of the case console's queues (each tab) and detail on a few thousand cases."""
+    from zhili import model_registry
+    from zhili.cases import pages_bench
+
+    model_registry.load_all()
+    pages_bench.bench_case_pages(database_url)
+
+
 SCENARIOS: dict[str, Callable[[str | None], None]] = {
     "demo": bench_demo,
     "pages": bench_pages,
     "lookup": bench_lookup,
+    "case-pages": bench_case_pages,
+    "assets": bench_assets,
+    "evaluation": bench_evaluation,
+    "cases": bench_cases,
 }

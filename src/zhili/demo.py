@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from zhili.cases.service import standards as case_standards
 from zhili.identity import demo as identity_demo
 from zhili.org import demo as org_demo
 
@@ -27,7 +28,11 @@ def seed_baseline(session: Session) -> DemoSummary:
     """Geography, departments, staff and one user per role. Idempotent."""
     counts = org_demo.seed_demo_org(session)
     session.flush()
-    return DemoSummary(logins=identity_demo.seed_demo_users(session), counts=dict(counts))
+    summary = DemoSummary(logins=identity_demo.seed_demo_users(session), counts=dict(counts))
+    added = case_standards.seed_demo_standards(session)
+    if added:  # a second run reports nothing new, as the other counts do
+        summary.counts["case_standards"] = added
+    return summary
 
 
 def seed_full(session: Session) -> DemoSummary:
@@ -36,7 +41,7 @@ def seed_full(session: Session) -> DemoSummary:
     for name, seeder in _scenario_seeders():
         session.flush()
         count = seeder(session)
-        if isinstance(count, int):
+        if isinstance(count, int) and count:
             summary.counts[name] = count
     return summary
 
@@ -53,6 +58,15 @@ def _scenario_seeders() -> list[tuple[str, Callable[[Session], object]]]:
         from zhili.cases import demo as cases_demo
 
         seeders.append(("cases", cases_demo.seed_demo_cases))
+        from zhili.cases import demo_year as cases_demo_year  # a year of history, in bulk, after them
+
+        seeders.append(("case_history", cases_demo_year.seed_demo_year))
+    except ImportError:
+        pass
+    try:
+        from zhili.cases.workorders import demo as workorders_demo
+
+        seeders.append(("work_orders", workorders_demo.seed_demo_workorders))
     except ImportError:
         pass
     return seeders

@@ -13,6 +13,9 @@ MODEL_MODULES = (
     "zhili.identity.models",
     "zhili.catalog.models",
     "zhili.evidence.models",
+    "zhili.cases.models",
+    "zhili.cases.workorders.models",
+    "zhili.assets.models",
 )
 
 

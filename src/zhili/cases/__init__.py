@@ -1,0 +1,1 @@
+"""Cases (案件): the supervision–dispatch workflow, case standards, deadlines on the working calendar."""

@@ -1,0 +1,487 @@
+"""`zhili bench cases`: the case workflow under load against a floor measured in the same run.
+
+(a) floor: a bare FastAPI route doing one INSERT per request on the same database;
+(b) case actions through the API (report, register, dispatch, accept, handle, check, close; each one
+    request with permission checks, timeline and audit) under the same load generator, and the
+    queries each action issues;
+(c) with 1,000,000 cases: the case list API and the queue pages at an offered load of half the floor;
+(d) evaluation of the year by street and by department.
+
+Servers and the load generator run in separate processes on 127.0.0.1 (`python -m zhili.cases.bench
+load …` is the generator: an asyncio httpx client). Every phase is bounded in requests and seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from fastapi import FastAPI
+
+CONNECTIONS = 50
+FLOOR_REQUESTS = 4000
+ACTION_REQUESTS = 4200  # 600 cycles of 7 requests
+PHASE_SECONDS = 90.0
+READ_SECONDS = 20.0
+N_CASES = 1_000_000
+YEAR = 2025
+CYCLE = ("report", "register", "dispatch", "accept", "handle", "check", "close")
+ACTOR = {"report": "inspector", "register": "shift_leader", "dispatch": "dispatcher", "accept": "handler",
+         "handle": "handler", "check": "inspector", "close": "shift_leader"}
+
+
+# --- the servers (run by uvicorn in their own process) ---------------------------------------------
+
+
+def floor_app() -> FastAPI:
+    """The floor: one INSERT per request through a SQLAlchemy session, as bare as a route gets."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from zhili.core.db import make_engine
+
+    engine = make_engine(os.environ["ZHILI_DATABASE_URL"])
+    app = FastAPI()
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.post("/floor")
+    def floor() -> dict[str, bool]:
+        with Session(engine) as s, s.begin():
+            s.execute(text("INSERT INTO bench_floor (at, payload) VALUES (:at, :p)"),
+                      {"at": time.time(), "p": "x" * 64})
+        return {"ok": True}
+
+    return app
+
+
+def zhili_app() -> FastAPI:
+    """The whole application, as `zhili serve` runs it (from the environment's settings)."""
+    return _create_app()()
+
+
+def _create_app() -> Any:
+    # The bench drives the whole application as a client would; it is looked up at run time
+    # because the cases package sits below the composition root (zhili.app) in the layers.
+    return importlib.import_module("zhili.app").create_app
+
+
+@contextmanager
+def _server(factory: str, url: str, data_dir: Path) -> Iterator[str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {**os.environ, "ZHILI_DATABASE_URL": url, "ZHILI_DATA_DIR": str(data_dir),
+           "ZHILI_SECRET_KEY": "b" * 48}
+    proc = subprocess.Popen(  # noqa: S603 - our own module under uvicorn
+        [sys.executable, "-m", "uvicorn", f"zhili.cases.bench:{factory}", "--factory", "--host",
+         "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        started = time.perf_counter()
+        while True:  # ready, or a clear error when the server process has died
+            if proc.poll() is not None:
+                died: bytes = proc.communicate()[1]
+                raise RuntimeError(f"{factory} exited: {died.decode(errors='replace')[-1500:]}")
+            try:
+                if httpx.get(base + "healthz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.perf_counter() - started > 120:
+                raise RuntimeError(f"{factory} at {base} did not become ready in 120 s")
+            time.sleep(0.1)
+        yield base.rstrip("/")
+    finally:
+        proc.terminate()
+        err: bytes
+        try:
+            err = proc.communicate(timeout=30)[1]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            err = proc.communicate()[1]
+        tail = err.decode(errors="replace").strip().splitlines()[-3:]
+        if any("Error" in line for line in tail):
+            print("  server stderr:", *tail, sep="\n    ")
+
+
+# --- the load generator (its own process) ----------------------------------------------------------
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+async def _closed_loop(cfg: dict[str, Any]) -> dict[str, Any]:
+    """N workers, each sending its next request when the last one answered, up to a total or a time."""
+    base, total, deadline = cfg["base"], cfg["requests"], time.perf_counter() + cfg["seconds"]
+    lat: list[float] = []
+    per_action: dict[str, list[float]] = {}
+    errors: dict[str, int] = {}
+    sent = 0
+    limits = httpx.Limits(max_connections=cfg["connections"], max_keepalive_connections=cfg["connections"])
+
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+
+        def take() -> bool:
+            nonlocal sent
+            if sent >= total or time.perf_counter() > deadline:
+                return False
+            sent += 1
+            return True
+
+        async def call(name: str, method: str, path: str, **kw: Any) -> httpx.Response | None:
+            t = time.perf_counter()
+            try:
+                r = await client.request(method, path, **kw)
+            except httpx.HTTPError as exc:  # a timeout, or a keep-alive connection closed under us
+                key = f"{name} {type(exc).__name__}"
+                errors[key] = errors.get(key, 0) + 1
+                return None
+            ms = (time.perf_counter() - t) * 1000
+            lat.append(ms)
+            per_action.setdefault(name, []).append(ms)
+            if r.status_code >= 400:
+                key = f"{name} {r.status_code}"
+                errors[key] = errors.get(key, 0) + 1
+                if errors[key] == 1:
+                    errors[f"{key} first"] = r.text[:200]  # type: ignore[assignment]
+                return None
+            return r
+
+        async def floor_worker() -> None:
+            while take():
+                await call("floor", "POST", "/floor")
+
+        async def cycle_worker(w: int) -> None:
+            h = {u: {"Authorization": f"Bearer {t}", "Prefer": "return=minimal"}
+                 for u, t in cfg["tokens"].items()}
+            i = 0
+            while True:
+                lon, lat_ = cfg["points"][(w * 7919 + i) % len(cfg["points"])]
+                i += 1
+                if not take():
+                    return
+                r = await call("report", "POST", "/api/v1/cases", headers=h["inspector"], json={
+                    "source": "inspector", "class_kind": "matter", "class_code": "06010", "lon": lon,
+                    "lat": lat_, "address": "白云区机场路100号", "description": "路边有暴露垃圾"})
+                if r is None:
+                    continue
+                body = r.json()
+                number, version = body["number"], body["version"]
+                for action in CYCLE[1:]:
+                    if not take():
+                        return
+                    form: dict[str, Any] = {"version": version}
+                    if action == "register":
+                        form["standard_id"] = cfg["standard_id"]
+                    elif action == "handle":
+                        form.update(result="已清理完毕", evidence=[cfg["sha"]])
+                    elif action == "check":
+                        form["passed"] = True
+                    r = await call(action, "POST", f"/api/v1/cases/{number}/actions/{action}",
+                                   headers=h[ACTOR[action]], json=form)
+                    if r is None:
+                        break
+                    version = r.json()["version"]
+
+        t0 = time.perf_counter()
+        if cfg["scenario"] == "floor":
+            await asyncio.gather(*(floor_worker() for _ in range(cfg["connections"])))
+        else:
+            await asyncio.gather(*(cycle_worker(w) for w in range(cfg["connections"])))
+        elapsed = time.perf_counter() - t0
+    return {"requests": len(lat), "seconds": elapsed, "rps": len(lat) / elapsed, "p50": _pct(lat, 0.5),
+            "p99": _pct(lat, 0.99), "errors": errors,
+            "per_action": {k: {"n": len(v), "p50": _pct(v, 0.5), "p99": _pct(v, 0.99)}
+                           for k, v in per_action.items()}}
+
+
+async def _open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Requests started at a fixed rate whatever the answers; latency counted from the planned start."""
+    base, rate, seconds = cfg["base"], cfg["rate"], cfg["seconds"]
+    paths: list[str] = cfg["paths"]
+    headers = {"Authorization": f"Bearer {cfg['token']}"}
+    by_path: dict[str, list[float]] = {p: [] for p in paths}
+    errors: dict[str, int] = {}
+    limits = httpx.Limits(max_connections=cfg["connections"], max_keepalive_connections=cfg["connections"])
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60, headers=headers) as client:
+        start = time.perf_counter()
+        n = int(rate * seconds)
+
+        async def one(i: int) -> None:
+            planned = start + i / rate
+            delay = planned - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            path = paths[i % len(paths)]
+            try:
+                r = await client.get(path)
+            except httpx.HTTPError as exc:
+                key = f"{path} {type(exc).__name__}"
+                errors[key] = errors.get(key, 0) + 1
+                return
+            by_path[path].append((time.perf_counter() - planned) * 1000)
+            if r.status_code >= 400:
+                errors[f"{path} {r.status_code}"] = errors.get(f"{path} {r.status_code}", 0) + 1
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+        elapsed = time.perf_counter() - start
+    everything = [v for vs in by_path.values() for v in vs]
+    return {"requests": len(everything), "seconds": elapsed, "rps": len(everything) / elapsed,
+            "p50": _pct(everything, 0.5), "p99": _pct(everything, 0.99), "errors": errors,
+            "per_path": {p: {"n": len(v), "p50": _pct(v, 0.5), "p99": _pct(v, 0.99)}
+                         for p, v in by_path.items()}}
+
+
+def _load(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Run the load generator in a separate process; it answers with one JSON line."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "zhili.cases.bench", "load"], input=json.dumps(cfg).encode(),
+        capture_output=True, timeout=cfg.get("seconds", 60) * 3 + 120, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"load generator failed: {proc.stderr.decode(errors='replace')[-2000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    return result
+
+
+# --- setup and the phases --------------------------------------------------------------------------
+
+
+def _prepare(url: str) -> dict[str, Any]:
+    """Migrate, load the demo baseline, make the floor table, issue tokens, upload one after-photo."""
+    import shapely
+    from shapely.geometry import shape
+    from sqlalchemy import select, text
+
+    from zhili.cases.models import CaseStandard
+    from zhili.cases.service import standards as case_standards
+    from zhili.core import migrate
+    from zhili.core.db import Database
+    from zhili.identity import demo as identity_demo
+    from zhili.identity import service as identity_service
+    from zhili.identity.models import User
+    from zhili.org import demo as org_demo
+    from zhili.org import service as org_service
+
+    migrate.upgrade(url)
+    db = Database.from_url(url)
+    pg = db.engine.dialect.name == "postgresql"
+    with db.session_scope() as s:
+        org_demo.seed_demo_org(s)  # the demo baseline, as zhili.demo.seed_baseline loads it
+        s.flush()
+        identity_demo.seed_demo_users(s)
+        case_standards.seed_demo_standards(s)
+        s.execute(text("DROP TABLE IF EXISTS bench_floor"))
+        s.execute(text("CREATE TABLE bench_floor (id BIGSERIAL PRIMARY KEY, at DOUBLE PRECISION, "
+                       "payload TEXT)" if pg else
+                       "CREATE TABLE bench_floor (id INTEGER PRIMARY KEY, at REAL, payload TEXT)"))
+        users = {u.username: u for u in s.scalars(select(User))}
+        tokens = {}
+        for name in ("inspector", "shift_leader", "dispatcher", "handler"):
+            _row, tokens[name] = identity_service.issue_api_token(
+                s, users["admin"], users[name], name="bench", expires_days=1)
+        standard_id = s.scalars(select(CaseStandard.id).where(
+            CaseStandard.class_code == "06010", CaseStandard.condition_no == 1)).one()
+        index = org_service.area_index(s)
+        staff = users["inspector"].staff_id
+        points = []
+        for g in index.grids:
+            if g.inspector_staff_id == staff:
+                p = shape(g.geometry).representative_point()
+                points.append((float(shapely.get_x(p)), float(shapely.get_y(p))))
+    db.engine.dispose()
+    return {"tokens": tokens, "standard_id": standard_id, "points": points}
+
+
+def _queries_per_action(url: str, data_dir: Path, prep: dict[str, Any], sha: str) -> dict[str, int]:
+    """One cycle in-process with a cursor listener: how many SQL statements each request issues."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    from zhili.core.db import Database
+    from zhili.core.settings import Settings
+
+    db = Database.from_url(url)
+    counter = {"n": 0}
+
+    def count(*_args: Any) -> None:
+        counter["n"] += 1
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    settings = Settings(data_dir=data_dir, database_url=url, secret_key="b" * 48, demo=False)
+    out: dict[str, int] = {}
+    with TestClient(_create_app()(settings, db=db)) as client:
+        h = {u: {"Authorization": f"Bearer {t}", "Prefer": "return=minimal"}
+             for u, t in prep["tokens"].items()}
+        lon, lat = prep["points"][0]
+        for _warm in range(2):  # the second round is the one counted: caches warm as in the load test
+            counter["n"] = 0
+            r = client.post("/api/v1/cases", headers=h["inspector"], json={
+                "source": "inspector", "class_kind": "matter", "class_code": "06010", "lon": lon, "lat": lat,
+                "address": "白云区机场路1号", "description": "路边有暴露垃圾"})
+            out["report"] = counter["n"]
+            number, version = r.json()["number"], r.json()["version"]
+            for action in CYCLE[1:]:
+                form: dict[str, Any] = {"version": version}
+                if action == "register":
+                    form["standard_id"] = prep["standard_id"]
+                elif action == "handle":
+                    form.update(result="已清理完毕", evidence=[sha])
+                elif action == "check":
+                    form["passed"] = True
+                counter["n"] = 0
+                r = client.post(f"/api/v1/cases/{number}/actions/{action}", headers=h[ACTOR[action]],
+                                json=form)
+                if r.status_code >= 400:
+                    raise RuntimeError(f"{action}: {r.status_code} {r.text[:300]}")
+                out[action] = counter["n"]
+                version = r.json()["version"]
+    db.engine.dispose()
+    return out
+
+
+def _photo() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 140, 60)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _print_closed(name: str, r: dict[str, Any]) -> None:
+    print(f"{name:<34} {r['requests']:>7,} req in {r['seconds']:5.1f} s: {r['rps']:7.1f} req/s, "
+          f"p50 {r['p50']:6.1f} ms, p99 {r['p99']:6.1f} ms")
+    if r["errors"]:
+        print(f"  errors: {r['errors']}")
+
+
+def bench_cases(database_url: str | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "zhili-data"
+        data_dir.mkdir()
+        url = database_url or f"sqlite:///{data_dir / 'bench.db'}"
+        print(f"database: {url.split('@')[-1]}; {os.cpu_count()} CPU(s); {CONNECTIONS} connections; "
+              "servers and the load generator in separate processes on 127.0.0.1")
+        prep = _prepare(url)
+        with _server("floor_app", url, data_dir) as base:
+            _load({"scenario": "floor", "base": base, "requests": 300, "seconds": 20,
+                   "connections": CONNECTIONS})  # warm-up
+            floor = _load({"scenario": "floor", "base": base, "requests": FLOOR_REQUESTS,
+                           "seconds": PHASE_SECONDS, "connections": CONNECTIONS})
+        _print_closed("(a) floor: one INSERT per request", floor)
+
+        with _server("zhili_app", url, data_dir) as base:
+            photo = _photo()
+            r = httpx.post(base + "/api/v1/files", files={"file": ("after.jpg", photo, "image/jpeg")},
+                           headers={"Authorization": f"Bearer {prep['tokens']['handler']}"})
+            r.raise_for_status()
+            sha = r.json()["sha256"]
+            cfg = {"scenario": "actions", "base": base, "connections": CONNECTIONS, "tokens": prep["tokens"],
+                   "points": prep["points"], "standard_id": prep["standard_id"], "sha": sha}
+            _load({**cfg, "requests": 350, "seconds": 30})  # warm-up
+            actions = _load({**cfg, "requests": ACTION_REQUESTS, "seconds": PHASE_SECONDS})
+        _print_closed("(b) case actions through the API", actions)
+        for name in CYCLE:
+            a = actions["per_action"].get(name)
+            if a:
+                print(f"      {name:<10} n={a['n']:>5}  p50 {a['p50']:6.1f} ms  p99 {a['p99']:6.1f} ms")
+        ratio = actions["rps"] / floor["rps"]
+        print(f"    ratio to the floor: {ratio:.0%} (target >= 50 %)")
+        queries = _queries_per_action(url, data_dir, prep, sha)
+        print("    SQL statements per request: " + ", ".join(f"{k} {v}" for k, v in queries.items()))
+
+        _with_million(url, data_dir, prep, floor["rps"] / 2)
+
+
+def _with_million(url: str, data_dir: Path, prep: dict[str, Any], rate: float) -> None:
+    from sqlalchemy import func, select, text
+
+    from zhili.cases import synthetic
+    from zhili.cases.models import CaseRecord
+    from zhili.core.db import Database
+
+    db = Database.from_url(url)
+    with db.session_scope() as s:
+        have = int(s.scalar(select(func.count()).select_from(CaseRecord)) or 0)
+    t0 = time.perf_counter()
+    if have < N_CASES:
+        with db.session_scope() as s:
+            synthetic.insert_synthetic_cases(s, N_CASES - have, year=YEAR, seed=11)
+    with db.session_scope() as s:
+        total = int(s.scalar(select(func.count()).select_from(CaseRecord)) or 0)
+        # Fresh statistics, as autovacuum would have them some minutes after a bulk load: with the
+        # stale ones PostgreSQL scans a million rows backwards for the queue lists (450 ms, not 1 ms).
+        s.execute(text("ANALYZE case_record" if db.engine.dialect.name == "postgresql" else "ANALYZE"))
+    took = time.perf_counter() - t0
+    print(f"(c) {total:,} cases in the database ({took:.0f} s to insert the synthetic ones)")
+    db.engine.dispose()
+    paths = ["/api/v1/cases?queue=to_handle", "/api/v1/cases?queue=overdue", "/api/v1/cases",
+             "/api/v1/cases?street_code=440111014&sort=-reported_at", "/cases?queue=to_dispatch",
+             "/cases?queue=to_check", "/cases"]
+    with _server("zhili_app", url, data_dir) as base:
+        _load({"scenario": "open", "base": base, "rate": min(rate, 20.0), "seconds": 5, "paths": paths,
+               "token": prep["tokens"]["shift_leader"], "connections": CONNECTIONS})  # warm-up
+        reads = _load({"scenario": "open", "base": base, "rate": rate, "seconds": READ_SECONDS,
+                       "paths": paths, "token": prep["tokens"]["shift_leader"], "connections": CONNECTIONS})
+    print(f"    offered {rate:.0f} req/s (half the floor) for {READ_SECONDS:.0f} s as the shift leader "
+          f"(whole district): served {reads['rps']:.0f} req/s, p50 {reads['p50']:.1f} ms, "
+          f"p99 {reads['p99']:.1f} ms (target p99 <= 150 ms)")
+    for path, r in reads["per_path"].items():
+        print(f"      {path:<56} n={r['n']:>5}  p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms")
+    if reads["errors"]:
+        print(f"  errors: {reads['errors']}")
+    _evaluation(url)
+
+
+def _evaluation(url: str) -> None:
+    try:
+        from zhili.cases import evaluation
+    except ImportError:
+        print("(d) evaluation: zhili.cases.evaluation is not installed in this build")
+        return
+    from zhili.core.db import Database
+
+    tz = ZoneInfo("Asia/Shanghai")
+    start, end = datetime(YEAR, 1, 1, tzinfo=tz), datetime(YEAR + 1, 1, 1, tzinfo=tz)
+    db = Database.from_url(url)
+    for group in ("street", "department"):
+        times = []
+        rows = 0
+        for _round in range(2):
+            with db.session_scope() as s:
+                t = time.perf_counter()
+                rows = len(evaluation.compute(s, group_by=group, start=start, end=end))  # type: ignore[arg-type]
+                times.append(time.perf_counter() - t)
+        print(f"(d) evaluation of {YEAR} by {group:<10}: {min(times):.2f} s best, {max(times):.2f} s worst "
+              f"of 2 ({rows} rows; target <= 2 s)")
+    db.engine.dispose()
+
+
+if __name__ == "__main__":  # the load generator: a JSON config on stdin, one JSON line out
+    if sys.argv[1:] == ["load"]:
+        config = json.loads(sys.stdin.read())
+        runner = _open_loop if config["scenario"] == "open" else _closed_loop
+        print(json.dumps(asyncio.run(runner(config))))

@@ -1,0 +1,280 @@
+"""Case tables: the record, its timeline, evidence, tasks, pauses, standards, dispatch rules, idempotency.
+
+Table names avoid the SQL keyword CASE. Every timestamp the evaluation (综合评价) needs is a column:
+when each step happened (`*_at`) and when each stage was due (`*_due_at`, computed on the working
+calendar when the stage starts). Whether a stage was on time is derived (`done_at <= due_at`), and
+so is the traffic light of the running stage (`amber_at` / `due_at` against now): nothing is a flag
+that someone must remember to set.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zhili.core.db import Base, JSONType, UTCDateTime
+
+# Big tables get 64-bit keys on PostgreSQL; SQLite's rowid is INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class CaseStandard(Base):
+    """One row of the 立结案标准: a class × condition with its conditions, department and stage limits."""
+
+    __tablename__ = "case_standard"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_kind: Mapped[str] = mapped_column(String(10))  # component | matter
+    class_code: Mapped[str] = mapped_column(String(5))
+    condition_no: Mapped[int] = mapped_column(Integer)  # 1, 2, … within the class
+    register_condition: Mapped[str] = mapped_column(Text)  # 立案条件
+    close_condition: Mapped[str] = mapped_column(Text)  # 结案条件
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    dispatch_limit: Mapped[float] = mapped_column(Float)
+    dispatch_unit: Mapped[str] = mapped_column(String(16))
+    handle_limit: Mapped[float] = mapped_column(Float)
+    handle_unit: Mapped[str] = mapped_column(String(16))
+    check_limit: Mapped[float] = mapped_column(Float)
+    check_unit: Mapped[str] = mapped_column(String(16))
+    after_photo_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (UniqueConstraint("class_kind", "class_code", "condition_no"),)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - read once by SQLAlchemy at mapping
+
+
+class CaseDispatchRule(Base):
+    """An area rule that overrides a standard's department: this class in this street goes to X."""
+
+    __tablename__ = "case_dispatch_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_kind: Mapped[str] = mapped_column(String(10))
+    class_code: Mapped[str] = mapped_column(String(5))
+    street_code: Mapped[str] = mapped_column(String(9))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("class_kind", "class_code", "street_code"),)
+
+
+class CaseRecord(Base):
+    """A case (案件): one problem in the city with an owner, deadlines, evidence and a timeline."""
+
+    __tablename__ = "case_record"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)  # YYYYMMDD + 6-digit serial, sortable
+    status: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20))  # see schemas.CaseSource
+    external_ref: Mapped[str | None] = mapped_column(String(64))  # e.g. the 12345 ticket number
+    self_handled: Mapped[bool] = mapped_column(Boolean, default=False)  # 自行处置
+    # What: a catalogue class, optionally the component (17-digit ID, assets' key) it concerns.
+    class_kind: Mapped[str] = mapped_column(String(10))
+    class_code: Mapped[str] = mapped_column(String(5))
+    component_id: Mapped[str | None] = mapped_column(String(17), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    # Where: WGS-84 point, the address as reported, and what the area index says about the point.
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    address: Mapped[str] = mapped_column(String(200))
+    grid_code: Mapped[str] = mapped_column(String(15))
+    community_code: Mapped[str] = mapped_column(String(12))
+    street_code: Mapped[str] = mapped_column(String(9))
+    responsibility_grid_code: Mapped[str | None] = mapped_column(String(20))
+    grid_inspector_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # Who reported (the evaluation's 上报数 by inspector and by post).
+    reporter_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    reporter_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reporter_name: Mapped[str | None] = mapped_column(String(60))
+    reporter_phone: Mapped[str | None] = mapped_column(String(20))
+    # The standard row chosen at registration, and a snapshot of its limits (a later edit of the
+    # standard must not move the deadlines of cases already running).
+    standard_id: Mapped[int | None] = mapped_column(ForeignKey("case_standard.id"), index=True)
+    dispatch_limit: Mapped[float | None] = mapped_column(Float)
+    dispatch_unit: Mapped[str | None] = mapped_column(String(16))
+    handle_limit: Mapped[float | None] = mapped_column(Float)
+    handle_unit: Mapped[str | None] = mapped_column(String(16))
+    check_limit: Mapped[float | None] = mapped_column(Float)
+    check_unit: Mapped[str | None] = mapped_column(String(16))
+    after_photo_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The handling department (处置部门) while it holds the case; kept after handling for evaluation.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    # Steps: when each happened, and who did the centre's steps (evaluation by post).
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    verify_confirmed: Mapped[bool | None] = mapped_column(Boolean)
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last dispatch
+    first_dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dispatched_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handle_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the current round's start
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    check_passed: Mapped[bool | None] = mapped_column(Boolean)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # closed, not accepted, cancelled, merged
+    # Stage deadlines (working calendar, pauses and approved extensions included).
+    verify_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    register_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dispatch_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handle_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    check_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The running stage's clock: NULL when no clock runs (paused, waiting for the shift leader, ended).
+    stage_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    amber_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Side flows.
+    extended_amount: Mapped[float] = mapped_column(Float, default=0.0)  # this round, in handle_unit
+    extension_count: Mapped[int] = mapped_column(Integer, default=0)
+    suspension_count: Mapped[int] = mapped_column(Integer, default=0)
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    urge_count: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_count: Mapped[int] = mapped_column(Integer, default=0)  # duplicates merged into this one
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id"), index=True)
+    # 超时申诉: None | pending | approved | rejected. Approved exempts the case from overdue figures;
+    # the timestamps still tell that it was late.
+    appeal_status: Mapped[str | None] = mapped_column(String(10))
+    # One pending request (extension | suspension | appeal) awaiting the centre's decision.
+    pending_request: Mapped[str | None] = mapped_column(String(12))
+    pending_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (
+        Index("ix_case_record_status_department", "status", "department_id"),
+        Index("ix_case_record_status_due", "status", "due_at"),
+        Index("ix_case_record_status_reported", "status", "reported_at"),
+        Index("ix_case_record_street_reported", "street_code", "reported_at"),
+        Index("ix_case_record_department_dispatched", "department_id", "dispatched_at"),
+        Index("ix_case_record_class_reported", "class_kind", "class_code", "reported_at"),
+        Index("ix_case_record_reporter_staff_reported", "reporter_staff_id", "reported_at"),
+        Index("ix_case_record_grid_inspector", "grid_inspector_staff_id", "status"),
+        Index("ix_case_record_reported", "reported_at"),
+        Index("ix_case_record_pending", "pending_request"),
+        Index("ix_case_record_suspended_until", "status", "suspended_until"),
+    )
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - read once by SQLAlchemy at mapping
+
+
+class CaseActivity(Base):
+    """One line of the case timeline: an action, who did it, the status before and after."""
+
+    __tablename__ = "case_activity"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(24))  # a CaseAction, or "report" / "self_handle" / "merged_in"
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_name: Mapped[str] = mapped_column(String(100))  # display name, or "system:<job>"
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    __table_args__ = (
+        Index("ix_case_activity_case_id", "case_id", "id"),
+        # Evaluation counts side-flow events (returns per department, reworks, extensions) per period.
+        Index("ix_case_activity_action_at", "action", "at"),
+    )
+
+
+class CaseEvidence(Base):
+    """An evidence file attached to a case at a stage (before, after, verify, check photos)."""
+
+    __tablename__ = "case_evidence"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"))
+    sha256: Mapped[str] = mapped_column(ForeignKey("evidence_file.sha256"))
+    stage: Mapped[str] = mapped_column(String(10))  # report | verify | after | check
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    added_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "sha256", "stage"),
+        Index("ix_case_evidence_sha256", "sha256"),
+    )
+
+
+class CaseTask(Base):
+    """A verify (核实) or check (核查) task sent to the inspector of the case's grid, with its own limit."""
+
+    __tablename__ = "case_task"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # verify | check
+    status: Mapped[str] = mapped_column(String(10))  # open | done | cancelled
+    assignee_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    responsibility_grid_code: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    outcome: Mapped[bool | None] = mapped_column(Boolean)  # verify: problem confirmed; check: passed
+
+    __table_args__ = (Index("ix_case_task_assignee_status", "assignee_staff_id", "status", "due_at"),)
+
+
+class CasePause(Base):
+    """A suspension (挂账): the handling clock stops from started_at until resumed_at."""
+
+    __tablename__ = "case_pause"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    until_at: Mapped[datetime] = mapped_column(UTCDateTime)  # planned automatic resumption
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class CaseNumberSequence(Base):
+    """Per local day, the last serial handed out: numbers read YYYYMMDD + 6 digits and sort by time."""
+
+    __tablename__ = "case_number_sequence"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class CaseIdempotencyKey(Base):
+    """A client's Idempotency-Key: the first result is replayed to a retry with the same body."""
+
+    __tablename__ = "case_idempotency_key"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    key: Mapped[str] = mapped_column(String(100))
+    request_hash: Mapped[str] = mapped_column(String(64))  # sha256 of method, path and body
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    __table_args__ = (UniqueConstraint("user_id", "key"),)

@@ -1,0 +1,363 @@
+"""What the case pages (console and field) share: labels, queues per role, the list query, form parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from zhili.cases import repository
+from zhili.cases.config import CaseConfig, config_for
+from zhili.cases.models import CaseRecord
+from zhili.cases.schemas import ActionFields, CaseFilters
+from zhili.cases.states import TRANSITIONS, CaseAction
+from zhili.catalog import repository as catalog_repository
+from zhili.catalog.schemas import ClassFilters
+from zhili.core import geo
+from zhili.core.errors import Invalid
+from zhili.org import repository as org_repository
+from zhili.org import service as org_service
+
+if TYPE_CHECKING:
+    from zhili.identity.models import User
+
+# English msgids; the templates translate them (zh-CN in messages.po under "# cases pages").
+STATUS_LABELS = {
+    "to_verify": "To verify",
+    "to_register": "To register",
+    "to_dispatch": "To dispatch",
+    "to_accept": "To accept",
+    "handling": "Handling",
+    "suspended": "Suspended",
+    "to_check": "To check",
+    "to_close": "To close",
+    "closed": "Closed",
+    "not_accepted": "Not accepted",
+    "cancelled": "Cancelled",
+    "merged": "Merged",
+}
+ACTION_LABELS = {
+    "report": "Case reported",
+    "self_handle": "Self-handled",
+    "merged_in": "Duplicate merged in",
+    "verify": "Verify",
+    "register": "Register",
+    "not_accept": "Do not accept",
+    "dispatch": "Dispatch",
+    "accept": "Accept",
+    "handle": "Report handling result",
+    "return_case": "Return to dispatcher",
+    "check": "Check",
+    "close": "Close case",
+    "rework": "Send back for rework",
+    "request_extension": "Request extension",
+    "approve_extension": "Approve extension",
+    "request_suspension": "Request suspension",
+    "suspend": "Suspend",
+    "resume": "Resume",
+    "reject_request": "Reject request",
+    "appeal": "Appeal overdue verdict",
+    "approve_appeal": "Approve appeal",
+    "urge": "Urge",
+    "cancel": "Cancel case",
+    "merge": "Merge into another case",
+}
+SOURCE_LABELS = {
+    "inspector": "Inspector report",
+    "public": "Public report",
+    "hotline": "12345 hotline",
+    "video": "Video/AI alarm",
+    "leader": "Leader's instruction",
+    "department": "Department transfer",
+    "self_handled": "Self-handled",
+}
+COLOUR_LABELS = {"green": "On time", "amber": "Nearly due", "red": "Overdue", "paused": "Paused", "none": "—"}
+STAGE_LABELS = {
+    "verify": "Verify",
+    "register": "Register",
+    "dispatch": "Dispatch",
+    "handle": "Handle",
+    "check": "Check",
+}
+UNIT_LABELS = {
+    "urgent_hours": "urgent hours",
+    "working_hours": "working hours",
+    "working_days": "working days",
+    "calendar_days": "calendar days",
+}
+EVIDENCE_STAGES = {"report": "Before", "verify": "At verification", "after": "After", "check": "At check"}
+
+# The console's tabs: a named queue of the engine, or "mine" (my open verify/check tasks).
+TABS: tuple[tuple[str, str], ...] = (
+    ("mine", "My tasks"),
+    ("to_verify", "To verify"),
+    ("to_register", "To register"),
+    ("to_dispatch", "To dispatch"),
+    ("to_handle", "To handle"),
+    ("to_check", "To check"),
+    ("to_close", "To close"),
+    ("overdue", "Overdue"),
+    ("all", "All cases"),
+)
+TAB_NAMES = frozenset(name for name, _ in TABS)
+# The first role a user holds in this order picks the tab they open on.
+DEFAULT_TAB_BY_ROLE: tuple[tuple[str, str], ...] = (
+    ("shift_leader", "to_register"),
+    ("dispatcher", "to_dispatch"),
+    ("operator", "to_verify"),
+    ("handler", "to_handle"),
+    ("inspector", "mine"),
+    ("leader", "overdue"),
+    ("admin", "to_register"),
+)
+# What each action's form asks for (the engine's ActionFields names); "evidence" is a photo upload.
+ACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "verify": ("confirmed", "evidence", "note"),
+    "register": ("standard_id", "note"),
+    "not_accept": ("reason",),
+    "dispatch": ("department_id", "note"),
+    "accept": ("note",),
+    "handle": ("result", "evidence", "note"),
+    "return_case": ("reason",),
+    "check": ("passed", "evidence", "note"),
+    "close": ("component_status", "note"),
+    "rework": ("reason",),
+    "request_extension": ("amount", "reason"),
+    "approve_extension": ("amount", "note"),
+    "request_suspension": ("until", "reason"),
+    "suspend": ("until", "reason"),
+    "resume": ("note",),
+    "reject_request": ("reason",),
+    "appeal": ("reason",),
+    "approve_appeal": ("note",),
+    "urge": ("note",),
+    "cancel": ("reason",),
+    "merge": ("target_number", "reason"),
+}
+# Actions whose button is drawn as a warning (they end or reverse something).
+DANGER_ACTIONS = frozenset({"not_accept", "return_case", "rework", "cancel", "merge", "reject_request"})
+# Actions a list page may apply to several cases at once, with the queue whose rows they fit.
+BATCH_ACTIONS: dict[str, tuple[str, ...]] = {
+    "to_register": ("register",),
+    "to_dispatch": ("dispatch",),
+    "to_handle": ("accept",),
+    "to_close": ("close",),
+}
+PAGE_SIZE = 30
+ACTION_PERMISSIONS: dict[str, frozenset[str]] = {
+    a.value: frozenset(tr.permission for tr in TRANSITIONS if tr.action is a) for a in CaseAction
+}
+
+
+def case_config(request: Request) -> CaseConfig:
+    return config_for(request.app.state.settings)
+
+
+def tz_of(request: Request) -> ZoneInfo:
+    return ZoneInfo(request.app.state.settings.timezone)
+
+
+def default_tab(user: User) -> str:
+    roles = set(user.roles)
+    for role, tab in DEFAULT_TAB_BY_ROLE:
+        if role in roles:
+            return tab
+    return "all"
+
+
+def may_batch(user: User, action: str) -> bool:
+    return any(user.has(p) for p in ACTION_PERMISSIONS[action])
+
+
+@dataclass
+class ListQuery:
+    """The console's filters as typed in the form (strings kept for re-display) and as engine filters."""
+
+    tab: str
+    filters: CaseFilters
+    colour: str | None
+    values: dict[str, str]
+
+
+def _day(value: str, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise Invalid(
+            f"'{value}' is not a date (YYYY-MM-DD).", errors=[{"loc": [field], "msg": "date"}]
+        ) from exc
+
+
+def parse_list_query(request: Request, user: User) -> ListQuery:
+    """Read the list's query string; a bad value is a 422 naming the field, as everywhere."""
+    q = request.query_params
+    values = {k: q.get(k, "").strip() for k in ("tab", "status", "cls", "source", "street", "department",
+                                                  "from", "to", "colour", "q", "page")}
+    tab = values["tab"] or default_tab(user)
+    if tab not in TAB_NAMES:
+        raise Invalid(f"Unknown queue '{tab}'.", errors=[{"loc": ["tab"], "msg": "unknown queue"}])
+    values["tab"] = tab
+    tz = tz_of(request)
+    start, end = _day(values["from"], "from"), _day(values["to"], "to")
+    kind, _, code = values["cls"].partition(":")
+    raw: dict[str, Any] = {
+        "queue": tab if tab not in ("mine", "all") else None,
+        "mine": tab == "mine",
+        "status": [values["status"]] if values["status"] else None,
+        "class_kind": kind or None,
+        "class_code": code or None,
+        "source": values["source"] or None,
+        "street_code": values["street"] or None,
+        "department_id": values["department"] or None,
+        "q": values["q"] or None,
+        "reported_from": datetime.combine(start, time(), tz) if start else None,
+        "reported_to": datetime.combine(end + timedelta(days=1), time(), tz) if end else None,
+        "page": values["page"] or 1,
+        "page_size": PAGE_SIZE,
+        "sort": "due_at" if tab in ("overdue", "to_handle", "mine") else "-reported_at",
+    }
+    try:
+        filters = CaseFilters.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_from(exc) from exc
+    colour = values["colour"] or None
+    if colour not in (None, "amber", "red"):
+        raise Invalid(
+            f"Unknown colour '{colour}': amber or red.", errors=[{"loc": ["colour"], "msg": "colour"}]
+        )
+    return ListQuery(tab, filters, colour, values)
+
+
+def invalid_from(exc: ValidationError) -> Invalid:
+    """A pydantic error as the 422 a person can read: which field, what is wrong."""
+    errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+    summary = "; ".join(f"{'.'.join(e['loc']) or 'form'}: {e['msg']}" for e in errors[:4])
+    return Invalid(f"Invalid input: {summary}", errors=errors)
+
+
+def _scoped(user: User, lq: ListQuery, now: datetime, *, tab: str | None = None) -> Any:
+    f = lq.filters if tab is None else lq.filters.model_copy(
+        update={"queue": tab if tab not in ("mine", "all") else None, "mine": tab == "mine"}
+    )
+    stmt = repository.apply_filters(repository.visible_to(user), f, now=now, staff_id=user.staff_id)
+    if lq.colour == "red":
+        stmt = stmt.where(CaseRecord.due_at < now)
+    elif lq.colour == "amber":
+        stmt = stmt.where(CaseRecord.amber_at <= now, CaseRecord.due_at >= now)
+    return stmt
+
+
+_SORT = {
+    "due_at": (CaseRecord.due_at, CaseRecord.id),
+    "-reported_at": (CaseRecord.reported_at.desc(), CaseRecord.id.desc()),
+}
+
+
+def list_page(session: Session, user: User, lq: ListQuery, now: datetime) -> tuple[Sequence[CaseRecord], int]:
+    """One page of the visible cases under the filters, and how many match in all."""
+    stmt = _scoped(user, lq, now)
+    f = lq.filters
+    rows = session.scalars(
+        stmt.order_by(*_SORT[f.sort]).offset((f.page - 1) * f.page_size).limit(f.page_size)
+    ).all()
+    total = int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+    return rows, total
+
+
+def tab_counts(session: Session, user: User, lq: ListQuery, now: datetime) -> dict[str, int]:
+    """How many visible cases each tab holds under the same filters (one count per tab)."""
+    return {
+        name: int(session.scalar(
+            select(func.count()).select_from(_scoped(user, lq, now, tab=name).order_by(None).subquery())
+        ) or 0)
+        for name, _ in TABS
+    }
+
+
+def area_names(session: Session) -> dict[str, str]:
+    """Street and community names by code, from the shared in-memory area index."""
+    return {code: a.name for code, a in org_service.area_index(session).areas.items()}
+
+
+def streets(session: Session) -> list[tuple[str, str]]:
+    index = org_service.area_index(session)
+    return sorted((a.code, a.name) for a in index.areas.values() if a.level in ("street", "town"))
+
+
+def departments(session: Session) -> list[Any]:
+    return [d for d in org_repository.departments(session) if d.handles_cases]
+
+
+def class_names(session: Session) -> dict[str, str]:
+    """'kind:code' → class name, for every active class of the catalogue."""
+    return {f"{c.kind}:{c.code}": c.name for c in catalog_repository.list_classes(session, ClassFilters())}
+
+
+def classes_by_kind(session: Session) -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = {"matter": [], "component": []}
+    for c in catalog_repository.list_classes(session, ClassFilters()):
+        out.setdefault(c.kind, []).append((c.code, c.name))
+    return out
+
+
+def to_map_crs(request: Request, lon: float, lat: float) -> tuple[float, float]:
+    """A stored WGS-84 point in the base map's CRS (the map script converts nothing)."""
+    crs = request.app.state.settings.tile_crs or "wgs84"
+    if crs == "wgs84":
+        return lon, lat
+    x, y = geo.from_wgs84(lon, lat, crs)
+    return round(float(x), 7), round(float(y), 7)
+
+
+def remaining_text(request: Request, seconds: float | None) -> str:
+    """'3 h 20 min left' / '1 d 2 h overdue', in the request's language."""
+    from zhili.core.web import t
+
+    if seconds is None:
+        return ""
+    late = seconds < 0
+    s = int(abs(seconds))
+    days, hours, minutes = s // 86400, (s % 86400) // 3600, (s % 3600) // 60
+    if days:
+        span = t(request, "%(d)s d %(h)s h", d=str(days), h=str(hours))
+    elif hours:
+        span = t(request, "%(h)s h %(m)s min", h=str(hours), m=str(minutes))
+    else:
+        span = t(request, "%(m)s min", m=str(max(minutes, 1)))
+    return t(request, "%(span)s overdue", span=span) if late else t(request, "%(span)s left", span=span)
+
+
+def action_fields(form: dict[str, Any], tz: ZoneInfo) -> ActionFields:
+    """An action form's strings as the engine's ActionFields; a bad value is a readable 422."""
+    raw: dict[str, Any] = {}
+    for name in ("note", "reason", "result", "target_number", "component_status"):
+        value = str(form.get(name) or "").strip()
+        if value:
+            raw[name] = value
+    for name in ("confirmed", "passed"):
+        value = str(form.get(name) or "")
+        if value:
+            raw[name] = value == "yes"
+    for name in ("standard_id", "department_id", "amount"):
+        value = str(form.get(name) or "").strip()
+        if value:
+            raw[name] = value
+    until = str(form.get("until") or "").strip()
+    day = _day(until, "until")
+    if day is not None:
+        # A suspension ends at the start of that day's office hours.
+        raw["until"] = datetime.combine(day, time(8, 30), tz)
+    raw["evidence"] = [s for s in form.get("evidence", []) if s]
+    try:
+        return ActionFields.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_from(exc) from exc

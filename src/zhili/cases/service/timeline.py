@@ -1,0 +1,145 @@
+"""The one place a case's status changes: apply the transition, write timeline row, event and audit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from zhili.cases import repository
+from zhili.cases.config import CaseConfig
+from zhili.cases.events import CaseStatusChanged
+from zhili.cases.models import CaseActivity, CaseEvidence, CaseRecord
+from zhili.cases.service import deadlines
+from zhili.cases.states import Transition
+from zhili.core import audit
+from zhili.core.errors import Invalid, NotFound
+from zhili.core.events import Event, record_event
+from zhili.evidence import service as evidence_service
+
+if TYPE_CHECKING:
+    from zhili.identity.models import User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user (with the request's address) or the system (a scheduled job)."""
+
+    user: User | None
+    client_ip: str | None = None
+    system_name: str = "system"
+
+    @property
+    def name(self) -> str:
+        return self.user.display_name if self.user is not None else self.system_name
+
+    @property
+    def audit_name(self) -> str:
+        return self.user.username if self.user is not None else self.system_name
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user is not None else None
+
+
+@dataclass
+class Outcome:
+    """What an action handler hands back to `finish`: the timeline's words and what else to record."""
+
+    note: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    reclock: bool = False  # the running stage changed: recompute due and amber
+    events: list[Event] = field(default_factory=list)
+
+
+def require_evidence(session: Session, shas: Sequence[str]) -> list[str]:
+    """The SHA-256s, each of an uploaded file (422 naming the first unknown one); duplicates dropped."""
+    unique = list(dict.fromkeys(shas))
+    for sha in unique:
+        try:
+            evidence_service.get_evidence(session, sha)
+        except NotFound as exc:
+            raise Invalid(
+                f"No uploaded file with SHA-256 {sha}: upload it to POST /api/v1/files first."
+            ) from exc
+    return unique
+
+
+def attach_evidence(
+    session: Session, case: CaseRecord, shas: Sequence[str], stage: str, actor: Actor, now: datetime
+) -> None:
+    for sha in shas:
+        session.add(
+            CaseEvidence(
+                case_id=case.id, sha256=sha, stage=stage, added_at=now, added_by_user_id=actor.user_id
+            )
+        )
+
+
+def handle_pauses(session: Session, case: CaseRecord) -> list[deadlines.Pause]:
+    """The suspensions of the current handling round (none loaded when the case was never suspended)."""
+    if not case.suspension_count or case.handle_started_at is None:
+        return []
+    start = case.handle_started_at
+    return [
+        (p.started_at, p.resumed_at)
+        for p in repository.pauses_of(session, case.id)
+        if p.resumed_at is None or p.resumed_at > start
+    ]
+
+
+def finish(
+    session: Session,
+    actor: Actor,
+    case: CaseRecord,
+    tr: Transition,
+    outcome: Outcome,
+    cfg: CaseConfig,
+    now: datetime,
+) -> CaseActivity:
+    """Move the case to the transition's target, then write timeline, events and audit (audit last)."""
+    before = {"status": case.status, "version": case.version}
+    case.status = tr.target.value
+    case.updated_at = now
+    if outcome.reclock or tr.target != tr.source:
+        deadlines.set_stage_clock(case, cfg, handle_pauses(session, case) if outcome.reclock else [])
+    activity = CaseActivity(
+        case_id=case.id,
+        at=now,
+        action=tr.action.value,
+        from_status=tr.source.value,
+        to_status=tr.target.value,
+        actor_user_id=actor.user_id,
+        actor_name=actor.name,
+        note=outcome.note,
+        data=outcome.data or None,
+    )
+    session.add(activity)
+    for event in outcome.events:
+        record_event(session, event)
+    if tr.target != tr.source:
+        record_event(
+            session,
+            CaseStatusChanged(
+                case_id=case.id,
+                number=case.number,
+                action=tr.action.value,
+                from_status=tr.source.value,
+                to_status=tr.target.value,
+                department_id=case.department_id,
+            ),
+        )
+    audit.record(
+        session,
+        actor=actor.audit_name,
+        action=f"cases.{tr.action.value}",
+        entity_type="case_record",
+        entity_id=case.number,
+        before=before,
+        after={"status": case.status, **({"note": outcome.note} if outcome.note else {}), **outcome.data},
+        client_ip=actor.client_ip,
+    )
+    return activity

@@ -1,0 +1,81 @@
+"""Read models: a case as the list and the detail page show it, coordinates in the caller's CRS."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from zhili.cases import repository
+from zhili.cases.config import CaseConfig
+from zhili.cases.models import CaseRecord
+from zhili.cases.schemas import (
+    ActivityRead,
+    CaseListItem,
+    CaseRead,
+    ClockRead,
+    EvidenceRead,
+    TaskRead,
+)
+from zhili.cases.service import deadlines, rules
+from zhili.cases.service.timeline import handle_pauses
+from zhili.cases.service.workflow import suggest_department
+from zhili.cases.states import CaseStatus
+from zhili.core import geo
+
+if TYPE_CHECKING:
+    from zhili.identity.models import User
+
+_LIST_FIELDS = tuple(
+    f for f in CaseListItem.model_fields if f not in ("lon", "lat", "crs", "colour", "remaining_seconds")
+)
+
+
+def _point(case: CaseRecord, crs: geo.CRS) -> tuple[float, float]:
+    if crs == "wgs84":
+        return case.lon, case.lat
+    lon, lat = geo.from_wgs84(case.lon, case.lat, crs)
+    return round(float(lon), 7), round(float(lat), 7)
+
+
+def list_item(case: CaseRecord, now: datetime, crs: geo.CRS = "wgs84") -> CaseListItem:
+    lon, lat = _point(case, crs)
+    remaining = (case.due_at - now).total_seconds() if case.due_at is not None else None
+    return CaseListItem(
+        **{f: getattr(case, f) for f in _LIST_FIELDS},
+        lon=lon,
+        lat=lat,
+        crs=crs,
+        colour=deadlines.colour(case, now),
+        remaining_seconds=remaining,
+    )
+
+
+def case_detail(
+    session: Session, user: User, case: CaseRecord, cfg: CaseConfig, now: datetime, crs: geo.CRS = "wgs84"
+) -> CaseRead:
+    item = list_item(case, now, crs)
+    clock_view = deadlines.clock_view(case, cfg, now, handle_pauses(session, case))
+    merged_into = (
+        repository.numbers_of(session, [case.merged_into_id]).get(case.merged_into_id)
+        if case.merged_into_id is not None
+        else None
+    )
+    suggested = suggest_department(session, case) if case.status == CaseStatus.to_dispatch else None
+    extra = {
+        f: getattr(case, f)
+        for f in CaseRead.model_fields
+        if f not in CaseListItem.model_fields and hasattr(CaseRecord, f)
+    }
+    return CaseRead(
+        **item.model_dump(),
+        **extra,
+        merged_into_number=merged_into,
+        suggested_department_id=suggested,
+        clock=ClockRead(**clock_view.__dict__),
+        allowed_actions=rules.allowed_actions_for(session, user, case, cfg, now),
+        timeline=[ActivityRead.model_validate(a) for a in repository.timeline(session, case.id)],
+        evidence=[EvidenceRead.model_validate(e) for e in repository.evidence_of(session, case.id)],
+        tasks=[TaskRead.model_validate(t) for t in repository.tasks_of(session, case.id)],
+    )

@@ -1,0 +1,506 @@
+"""Cases over HTTP: intake, queues, detail, actions with versions, batch, idempotency, scope, standards."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from tests.cases.conftest import evidence, inspector_spot
+from tests.conftest import bearer_for
+from zhili.cases.models import CaseActivity, CaseRecord, CaseStandard
+from zhili.core.audit import AuditEntry
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def h(db):
+    """Bearer headers per demo user, made on first use."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in cache:
+            cache[username] = bearer_for(db, username)
+        return cache[username]
+
+    return headers
+
+
+@pytest.fixture
+def photos(session):
+    def make(n: int = 1) -> list[str]:
+        shas = evidence(session, n)
+        session.commit()
+        return shas
+
+    return make
+
+
+def report(client, h, session, username="inspector", key=None, **kw):
+    lon, lat = inspector_spot(session)
+    body = {
+        "source": "inspector",
+        "class_kind": "matter",
+        "class_code": "06010",
+        "lon": lon,
+        "lat": lat,
+        "address": "白云区某路 1 号",
+        "description": "路边有暴露垃圾",
+        **kw,
+    }
+    headers = {**h(username), **({"Idempotency-Key": key} if key else {})}
+    return client.post(f"{API}/cases", json=body, headers=headers)
+
+
+def action(client, h, username, case, name, key=None, **fields):
+    headers = {**h(username), **({"Idempotency-Key": key} if key else {})}
+    return client.post(
+        f"{API}/cases/{case['number']}/actions/{name}",
+        json={"version": case["version"], **fields},
+        headers=headers,
+    )
+
+
+def standard(session, code="06010") -> int:
+    return session.scalars(
+        select(CaseStandard.id).where(CaseStandard.class_code == code, CaseStandard.condition_no == 1)
+    ).one()
+
+
+def test_inspector_reports_and_the_case_walks_the_main_line_over_http(client, h, session, at, photos) -> None:
+    resp = report(client, h, session)
+    assert resp.status_code == 201, resp.text
+    case = resp.json()
+    assert case["status"] == "to_register" and case["clock"]["stage"] == "register"
+    assert case["clock"]["colour"] == "green" and case["clock"]["remaining_seconds"] == 1800
+    assert case["timeline"][0]["action"] == "report"
+    steps = [
+        ("shift_leader", "register", {"standard_id": standard(session)}),
+        ("dispatcher", "dispatch", {}),
+        ("handler", "accept", {}),
+        ("handler", "handle", {"result": "已清理", "evidence": photos()}),
+        ("inspector", "check", {"passed": True}),
+        ("shift_leader", "close", {}),
+    ]
+    for username, name, fields in steps:
+        resp = action(client, h, username, case, name, **fields)
+        assert resp.status_code == 200, (name, resp.text)
+        case = resp.json()
+    assert case["status"] == "closed" and case["allowed_actions"] == []
+    assert [t["action"] for t in case["timeline"]] == ["report", *[s[1] for s in steps]]
+    assert {e["stage"] for e in case["evidence"]} == {"after"}
+
+
+def test_action_errors_are_problem_details_with_allowed_actions(client, h, session, at) -> None:
+    case = report(client, h, session).json()
+    resp = action(client, h, "shift_leader", case, "close")
+    assert resp.status_code == 409
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    body = resp.json()
+    assert body["status"] == 409 and set(body["allowed_actions"]) == {
+        "register",
+        "not_accept",
+        "cancel",
+        "merge",
+    }
+    assert body["case_status"] == "to_register"
+    resp = action(client, h, "dispatcher", case, "register", standard_id=standard(session))
+    assert resp.status_code == 403 and "cases:register" in resp.json()["detail"]
+    resp = action(
+        client,
+        h,
+        "shift_leader",
+        {**case, "version": case["version"] + 5},
+        "register",
+        standard_id=standard(session),
+    )
+    assert resp.status_code == 409 and "changed since you read it" in resp.json()["detail"]
+    resp = client.post(
+        f"{API}/cases/{case['number']}/actions/fly", json={"version": 1}, headers=h("shift_leader")
+    )
+    assert resp.status_code == 422
+    resp = client.post(
+        f"{API}/cases/{case['number']}/actions/register",
+        json={"version": 1, "colour": "x"},
+        headers=h("shift_leader"),
+    )
+    assert resp.status_code == 422  # unknown field
+
+
+def test_bad_reports_get_clear_422s_and_nothing_is_written(client, h, session, at) -> None:
+    before = session.scalar(select(func.count()).select_from(CaseRecord))
+    assert report(client, h, session, class_code="99999").status_code == 422
+    assert report(client, h, session, lon=116.397, lat=39.909).status_code == 422
+    assert report(client, h, session, lon=200).status_code == 422
+    assert report(client, h, session, evidence=["ab" * 32]).status_code == 422
+    assert report(client, h, session, description="").status_code == 422
+    assert session.scalar(select(func.count()).select_from(CaseRecord)) == before
+
+
+def test_idempotency_key_replays_the_first_answer_and_refuses_another_body(client, h, session, at) -> None:
+    first = report(client, h, session, key="hotline-ticket-1")
+    again = report(client, h, session, key="hotline-ticket-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert (
+        session.scalar(
+            select(func.count()).select_from(CaseRecord).where(CaseRecord.number == first.json()["number"])
+        )
+        == 1
+    )
+    assert session.scalar(select(func.count()).select_from(CaseRecord)) == 1
+    other = report(client, h, session, key="hotline-ticket-1", description="另一件事")
+    assert other.status_code == 422 and "different request" in other.json()["detail"]
+    # Actions too: a retried register does not fail as a stale version, it replays.
+    case = first.json()
+    one = action(client, h, "shift_leader", case, "register", key="reg-1", standard_id=standard(session))
+    two = action(client, h, "shift_leader", case, "register", key="reg-1", standard_id=standard(session))
+    assert one.status_code == two.status_code == 200 and one.json()["version"] == two.json()["version"]
+    registers = session.scalar(
+        select(func.count()).select_from(CaseActivity).where(CaseActivity.action == "register")
+    )
+    assert registers == 1
+    # Keys are per caller: another user's same key is a new request.
+    assert (
+        report(client, h, session, username="operator", key="hotline-ticket-1", source="hotline").status_code
+        == 201
+    )
+
+
+def test_queues_filters_and_search(client, h, session, at) -> None:
+    a = report(client, h, session).json()
+    report(client, h, session, username="operator", source="public", class_code="06012")
+    resp = client.get(f"{API}/cases", params={"queue": "to_verify"}, headers=h("operator"))
+    assert [c["class_code"] for c in resp.json()["items"]] == ["06012"]
+    resp = client.get(
+        f"{API}/cases", params={"queue": "to_register", "with_total": True}, headers=h("operator")
+    )
+    assert resp.json()["total"] == 1 and resp.json()["items"][0]["number"] == a["number"]
+    resp = client.get(f"{API}/cases", params={"q": a["number"]}, headers=h("leader"))
+    assert [c["number"] for c in resp.json()["items"]] == [a["number"]]
+    resp = client.get(f"{API}/cases", params={"q": "暴露"}, headers=h("leader"))
+    assert len(resp.json()["items"]) == 2
+    resp = client.get(f"{API}/cases", params={"page_size": 1}, headers=h("leader"))
+    assert resp.json()["has_more"] is True and len(resp.json()["items"]) == 1
+    resp = client.get(
+        f"{API}/cases", params={"status": ["to_verify", "to_register"], "crs": "gcj02"}, headers=h("leader")
+    )
+    item = resp.json()["items"][0]
+    assert item["crs"] == "gcj02" and item["lon"] != pytest.approx(a["lon"], abs=1e-5)
+    assert client.get(f"{API}/cases", params={"queue": "nope"}, headers=h("leader")).status_code == 422
+    mine = client.get(f"{API}/cases", params={"mine": True}, headers=h("inspector")).json()["items"]
+    assert [c["class_code"] for c in mine] == ["06012"]  # the verify task of his grid
+    tasks = client.get(f"{API}/case-tasks", headers=h("inspector")).json()
+    assert [(t["kind"], t["status"]) for t in tasks] == [("verify", "open")]
+
+
+def test_overdue_queue_is_derived_from_the_clock(client, h, session, at) -> None:
+    case = report(client, h, session).json()
+    assert client.get(f"{API}/cases", params={"queue": "overdue"}, headers=h("leader")).json()["items"] == []
+    at.advance(minutes=31)  # the 30-minute register limit has run out
+    items = client.get(f"{API}/cases", params={"queue": "overdue"}, headers=h("leader")).json()["items"]
+    assert [(c["number"], c["colour"]) for c in items] == [(case["number"], "red")]
+    detail = client.get(f"{API}/cases/{case['number']}", headers=h("leader")).json()
+    assert detail["clock"]["colour"] == "red" and detail["clock"]["remaining_seconds"] == -60
+
+
+def test_component_cases_are_found_by_component_id(client, h, session, at, monkeypatch) -> None:
+    from zhili.assets import service as assets_service
+
+    known = {"44011103005000001"}
+    monkeypatch.setattr(
+        assets_service, "find_component", lambda _s, code: object() if code in known else None
+    )
+    resp = report(
+        client, h, session, class_kind="component", class_code="03005", component_id="44011103005000001"
+    )
+    assert resp.status_code == 201, resp.text
+    unknown = report(
+        client, h, session, class_kind="component", class_code="03005", component_id="44011103005000002"
+    )
+    assert unknown.status_code == 422 and "No component" in unknown.json()["detail"]
+    items = client.get(
+        f"{API}/cases", params={"component_id": "44011103005000001"}, headers=h("leader")
+    ).json()
+    assert [c["component_id"] for c in items["items"]] == ["44011103005000001"]
+    assert client.get(f"{API}/cases", params={"component_id": "123"}, headers=h("leader")).status_code == 422
+
+
+def test_scope_a_handler_sees_only_its_department_and_a_citizen_only_its_own(client, h, session, at) -> None:
+    case = report(client, h, session).json()
+    assert client.get(f"{API}/cases/{case['number']}", headers=h("handler")).status_code == 404
+    assert client.get(f"{API}/cases", headers=h("handler")).json()["items"] == []
+    case = action(client, h, "shift_leader", case, "register", standard_id=standard(session)).json()
+    case = action(client, h, "dispatcher", case, "dispatch").json()
+    assert client.get(f"{API}/cases/{case['number']}", headers=h("handler")).status_code == 200
+    assert client.get(f"{API}/cases/{case['number']}", headers=h("gas_officer")).status_code == 200
+    assert client.get(f"{API}/cases", headers=h("citizen")).status_code == 403  # no cases:read
+    mine = report(client, h, session, username="citizen", source="public")
+    assert mine.status_code == 201 and mine.json()["allowed_actions"] == []
+
+
+def test_inspector_scoped_to_a_street_does_not_see_other_streets(client, h, session, at) -> None:
+    from tests.cases.conftest import spot
+    from zhili.org import service as org_service
+
+    other = next(
+        g for g in org_service.area_index(session).grids if not g.community_code.startswith("440111002")
+    )
+    lon, lat = spot(session, other.inspector_staff_id)
+    resp = report(client, h, session, username="operator", source="hotline", lon=lon, lat=lat)
+    assert resp.status_code == 201
+    number = resp.json()["number"]
+    assert client.get(f"{API}/cases/{number}", headers=h("inspector")).status_code == 404
+    assert client.get(f"{API}/cases/{number}", headers=h("operator")).status_code == 200
+
+
+def test_batch_dispatch_reports_each_case_alone(client, h, session, at) -> None:
+    cases = []
+    for _ in range(3):
+        c = report(client, h, session).json()
+        cases.append(action(client, h, "shift_leader", c, "register", standard_id=standard(session)).json())
+    items = [{"number": c["number"], "version": c["version"]} for c in cases]
+    items[1]["version"] = 99
+    resp = client.post(
+        f"{API}/cases/actions/dispatch/batch",
+        json={"items": items, "note": "批量派遣"},
+        headers=h("dispatcher"),
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert (body["done"], body["failed"]) == (2, 1)
+    assert [r["status"] for r in body["results"]] == [200, 409, 200]
+    statuses = dict(session.execute(select(CaseRecord.number, CaseRecord.status)).all())
+    assert [statuses[c["number"]] for c in cases] == [
+        "to_accept",
+        "to_register" if False else "to_dispatch",
+        "to_accept",
+    ]
+    assert (
+        client.post(
+            f"{API}/cases/actions/dispatch/batch", json={"items": items}, headers=h("handler")
+        ).status_code
+        == 403
+    )
+
+
+def test_prefer_return_minimal_answers_with_the_list_item(client, h, session, at) -> None:
+    case = report(client, h, session).json()
+    resp = client.post(
+        f"{API}/cases/{case['number']}/actions/register",
+        json={"version": case["version"], "standard_id": standard(session)},
+        headers={**h("shift_leader"), "Prefer": "return=minimal"},
+    )
+    assert (
+        resp.status_code == 200 and resp.json()["status"] == "to_dispatch" and "timeline" not in resp.json()
+    )
+
+
+def test_every_action_is_audited_with_the_caller(client, h, session, at) -> None:
+    case = report(client, h, session).json()
+    action(client, h, "shift_leader", case, "register", standard_id=standard(session))
+    actors = session.execute(
+        select(AuditEntry.actor, AuditEntry.action)
+        .where(AuditEntry.entity_id == case["number"])
+        .order_by(AuditEntry.seq)
+    ).all()
+    assert [tuple(a) for a in actors] == [("inspector", "cases.report"), ("shift_leader", "cases.register")]
+
+
+def test_duplicates_endpoint_proposes_nearby_cases_of_the_same_class(client, h, session, at) -> None:
+    a = report(client, h, session).json()
+    b = report(client, h, session, username="operator", source="hotline").json()
+    resp = client.get(f"{API}/cases/{b['number']}/duplicates", headers=h("shift_leader"))
+    assert [d["number"] for d in resp.json()] == [a["number"]]
+    merged = action(client, h, "shift_leader", b, "merge", target_number=a["number"], reason="重复")
+    assert merged.json()["status"] == "merged" and merged.json()["merged_into_number"] == a["number"]
+
+
+# --- standards ---------------------------------------------------------------------------------------
+
+
+def _row(**over):
+    row = {
+        "class_kind": "matter",
+        "class_code": "06035",
+        "condition_no": 1,
+        "register_condition": "条件",
+        "close_condition": "结案",
+        "department_id": None,
+        "dispatch_limit": 0.5,
+        "dispatch_unit": "urgent_hours",
+        "handle_limit": 2,
+        "handle_unit": "working_hours",
+        "check_limit": 1,
+        "check_unit": "urgent_hours",
+        "after_photo_required": True,
+    }
+    row.update(over)
+    return row
+
+
+def test_standards_crud_needs_manage_standards(client, h, session) -> None:
+    hw = session.scalars(select(CaseStandard.department_id).where(CaseStandard.class_code == "06010")).first()
+    resp = client.post(f"{API}/case-standards", json=_row(department_id=hw), headers=h("shift_leader"))
+    assert resp.status_code == 403
+    resp = client.post(f"{API}/case-standards", json=_row(department_id=hw), headers=h("admin"))
+    assert resp.status_code == 201, resp.text
+    row = resp.json()
+    again = client.post(f"{API}/case-standards", json=_row(department_id=hw), headers=h("admin"))
+    assert again.status_code == 409
+    bad = client.post(
+        f"{API}/case-standards", json=_row(department_id=hw, handle_unit="weeks"), headers=h("admin")
+    )
+    assert bad.status_code == 422
+    update = {k: v for k, v in row.items() if k not in ("id", "class_kind", "class_code", "condition_no")}
+    resp = client.put(
+        f"{API}/case-standards/{row['id']}", json={**update, "handle_limit": 3}, headers=h("admin")
+    )
+    assert resp.status_code == 200 and resp.json()["handle_limit"] == 3
+    stale = client.put(f"{API}/case-standards/{row['id']}", json=update, headers=h("admin"))
+    assert stale.status_code == 409
+    listed = client.get(f"{API}/case-standards", params={"class_code": "06035"}, headers=h("leader")).json()
+    assert [r["handle_limit"] for r in listed] == [3]
+
+
+def _workbook(rows: list[list[object]]) -> bytes:
+    exported = load_workbook(io.BytesIO(b""), read_only=True) if False else None
+    del exported
+    wb = Workbook()
+    ws = wb.active
+    from zhili.cases.service.standards_excel import COLUMNS
+
+    ws.append([header for _f, header in COLUMNS])
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_standards_export_then_import_round_trips_and_a_bad_row_imports_nothing(client, h, session) -> None:
+    resp = client.get(f"{API}/case-standards/export", headers=h("leader"))
+    assert resp.status_code == 200
+    sheet = load_workbook(io.BytesIO(resp.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "类别 class_kind" and len(rows) - 1 == session.scalar(
+        select(func.count()).select_from(CaseStandard)
+    )
+    files = {"file": ("s.xlsx", resp.content, "application/octet-stream")}
+    same = client.post(f"{API}/case-standards/import", files=files, headers=h("admin"))
+    assert same.status_code == 200, same.text
+    assert same.json()["created"] == 0 and same.json()["updated"] == 0
+    good = [
+        "事项",
+        "06036",
+        1,
+        "立案",
+        "结案",
+        "BY-HW",
+        0.5,
+        "紧急工作时",
+        2,
+        "工作时",
+        1,
+        "紧急工作时",
+        "是",
+        "是",
+    ]
+    bad = [
+        "事项",
+        "99999",
+        1,
+        "立案",
+        "结案",
+        "BY-XX",
+        0.5,
+        "weeks",
+        2,
+        "工作时",
+        1,
+        "紧急工作时",
+        "也许",
+        "是",
+    ]
+    resp = client.post(
+        f"{API}/case-standards/import",
+        headers=h("admin"),
+        files={"file": ("s.xlsx", _workbook([good, bad]), "application/octet-stream")},
+    )
+    assert resp.status_code == 422
+    problems = resp.json()["errors"]
+    assert {p["row"] for p in problems} == {3} and {"department_code", "after_photo_required"} <= {
+        p["column"] for p in problems
+    }
+    assert (
+        session.scalar(
+            select(func.count()).select_from(CaseStandard).where(CaseStandard.class_code == "06036")
+        )
+        == 0
+    )
+    dry = client.post(
+        f"{API}/case-standards/import",
+        params={"dry_run": True},
+        headers=h("admin"),
+        files={"file": ("s.xlsx", _workbook([good]), "application/octet-stream")},
+    )
+    assert dry.json() == {"dry_run": True, "created": 1, "updated": 0, "unchanged": 0}
+    done = client.post(
+        f"{API}/case-standards/import",
+        headers=h("admin"),
+        files={"file": ("s.xlsx", _workbook([good]), "application/octet-stream")},
+    )
+    assert done.json()["created"] == 1
+    row = session.scalars(select(CaseStandard).where(CaseStandard.class_code == "06036")).one()
+    assert (row.handle_limit, row.handle_unit, row.after_photo_required) == (2, "working_hours", True)
+    junk = client.post(
+        f"{API}/case-standards/import",
+        headers=h("admin"),
+        files={"file": ("s.xlsx", b"not a workbook", "application/octet-stream")},
+    )
+    assert junk.status_code == 422
+    assert (
+        client.post(
+            f"{API}/case-standards/import",
+            headers=h("leader"),
+            files={"file": ("s.xlsx", b"x", "application/octet-stream")},
+        ).status_code
+        == 403
+    )
+
+
+def test_area_dispatch_rule_overrides_the_standard_department(client, h, session, at) -> None:
+    from zhili.org import repository as org_repository
+
+    street_office = org_repository.department_by_code(session, "ST-440111002")
+    assert street_office is not None
+    rule = {
+        "class_kind": "matter",
+        "class_code": "06010",
+        "street_code": "440111002",
+        "department_id": street_office.id,
+    }
+    resp = client.post(f"{API}/case-dispatch-rules", json=rule, headers=h("admin"))
+    assert resp.status_code == 201, resp.text
+    case = report(client, h, session).json()
+    case = action(client, h, "shift_leader", case, "register", standard_id=standard(session)).json()
+    assert case["suggested_department_id"] == street_office.id
+    case = action(client, h, "dispatcher", case, "dispatch").json()
+    assert case["department_id"] == street_office.id
+    rules = client.get(f"{API}/case-dispatch-rules", headers=h("leader")).json()
+    assert client.delete(f"{API}/case-dispatch-rules/{rules[0]['id']}", headers=h("admin")).status_code == 204
+
+
+def test_openapi_documents_the_case_routes(client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in (
+        "/api/v1/cases",
+        "/api/v1/cases/{number}",
+        "/api/v1/cases/{number}/actions/{action}",
+        "/api/v1/cases/actions/{action}/batch",
+        "/api/v1/case-standards/import",
+    ):
+        assert path in paths, path

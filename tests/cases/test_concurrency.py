@@ -1,0 +1,42 @@
+"""Two people acting on the same case at once: the second write fails as a conflict, nothing is lost."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.orm.exc import StaleDataError
+
+from tests.cases.conftest import make_case, standard_id, user
+from zhili.cases import repository
+from zhili.cases.models import CaseRecord
+from zhili.cases.schemas import ActionFields
+from zhili.cases.service import workflow
+from zhili.cases.states import CaseStatus
+
+
+def test_a_write_over_a_concurrent_change_fails_on_the_version_column(session, cfg, at) -> None:
+    """The request's version matched what this session read, but another writer got there first."""
+    case = make_case(session, cfg)
+    leader = user(session, "shift_leader")
+    assert repository.get_visible(session, leader, case.number) is case and case.version == 1
+    # Another transaction registers the case meanwhile (this session's copy is not refreshed).
+    session.execute(
+        update(CaseRecord)
+        .where(CaseRecord.id == case.id)
+        .values(status="to_dispatch", version=2)
+        .execution_options(synchronize_session=False)
+    )
+    with pytest.raises(StaleDataError), session.begin_nested():
+        workflow.perform_action(
+            session,
+            leader,
+            case.number,
+            "register",
+            ActionFields(standard_id=standard_id(session)),
+            cfg,
+            version=1,
+        )
+    session.expire_all()
+    fresh = repository.get_visible(session, leader, case.number)
+    assert fresh is not None and fresh.status == CaseStatus.to_dispatch and fresh.version == 2
+    assert [a.action for a in repository.timeline(session, fresh.id)] == ["report"]
