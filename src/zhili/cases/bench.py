@@ -245,7 +245,13 @@ async def _open_loop(cfg: dict[str, Any]) -> dict[str, Any]:
             if r.status_code >= 400:
                 errors[f"{path} {r.status_code}"] = errors.get(f"{path} {r.status_code}", 0) + 1
 
-        await asyncio.gather(*(one(i) for i in range(n)))
+        tasks = [asyncio.ensure_future(one(i)) for i in range(n)]
+        # Bounded: whatever has not answered 30 s after the last planned start is counted and dropped.
+        _done, late = await asyncio.wait(tasks, timeout=seconds + 30)
+        for task in late:
+            task.cancel()
+        if late:
+            errors["unanswered at the end"] = len(late)
         elapsed = time.perf_counter() - start
     everything = [v for vs in by_path.values() for v in vs]
     return {"requests": len(everything), "seconds": elapsed, "rps": len(everything) / elapsed,
@@ -259,7 +265,7 @@ def _load(cfg: dict[str, Any]) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, "-m", "zhili.cases.bench", "load"], input=json.dumps(cfg).encode(),
         capture_output=True, timeout=cfg.get("seconds", 60) * 3 + 120, check=False)
-    if proc.returncode != 0:
+    if proc.returncode != 0 or not proc.stdout.strip():
         raise RuntimeError(f"load generator failed: {proc.stderr.decode(errors='replace')[-2000:]}")
     result: dict[str, Any] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
     return result
