@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from zhili.assets import demo as assets_demo
+from zhili.cases import demo_year as cases_demo_year
 from zhili.cases.service import standards as case_standards
+from zhili.cases.workorders import demo as workorders_demo
 from zhili.identity import demo as identity_demo
 from zhili.org import demo as org_demo
 
@@ -47,29 +50,13 @@ def seed_full(session: Session) -> DemoSummary:
 
 
 def _scenario_seeders() -> list[tuple[str, Callable[[Session], object]]]:
-    seeders: list[tuple[str, Callable[[Session], object]]] = []
-    try:
-        from zhili.assets import demo as assets_demo
-
-        seeders.append(("components", assets_demo.seed_demo_components))
-    except ImportError:  # a domain not yet installed in this build simply has no demo data
-        pass
-    try:
-        from zhili.cases import demo as cases_demo
-
-        seeders.append(("cases", cases_demo.seed_demo_cases))
-        from zhili.cases import demo_year as cases_demo_year  # a year of history, in bulk, after them
-
-        seeders.append(("case_history", cases_demo_year.seed_demo_year))
-    except ImportError:
-        pass
-    try:
-        from zhili.cases.workorders import demo as workorders_demo
-
-        seeders.append(("work_orders", workorders_demo.seed_demo_workorders))
-    except ImportError:
-        pass
-    return seeders
+    # The year of case history is simulated in bulk (consistent with the engine, checked by its
+    # tests); cases_demo.seed_demo_cases, which walks cases through the services, is for tests.
+    return [
+        ("components", assets_demo.seed_demo_components),
+        ("case_history", cases_demo_year.seed_demo_year),
+        ("work_orders", workorders_demo.seed_demo_workorders),
+    ]
 
 
 def table_count(session: Session, model: type) -> int:

@@ -176,10 +176,10 @@ def seed_demo_year(
 ) -> int:
     """Load about `n` cases reported over the last `days` days, once; returns how many were made.
 
-    `n` defaults to ZHILI_DEMO_CASE_HISTORY, else 24,000 (about 65 a day;
+    `n` defaults to ZHILI_DEMO_CASE_HISTORY, else 20,000 (about 55 a day;
     more would push `zhili demo` past 30 s).
     """
-    n = n if n is not None else int(os.environ.get("ZHILI_DEMO_CASE_HISTORY", "24000"))
+    n = n if n is not None else int(os.environ.get("ZHILI_DEMO_CASE_HISTORY", "20000"))
     now = now or clock.now()
     if session.scalar(select(func.count()).select_from(CaseRecord).where(
             CaseRecord.reported_at < now - timedelta(days=15))):
