@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -19,10 +18,7 @@ from zhili.org import service as org_service
 def test_demo_work_orders_look_like_a_month_of_real_work(session, at) -> None:
     at.set(datetime(2026, 3, 20, 10, 0, tzinfo=SHANGHAI))
     org_service.area_index(session)  # built by the demo before this seeder runs (cases, components)
-    started = time.perf_counter()
-    made = seed_demo_workorders(session)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 3.0, f"demo work orders took {elapsed:.2f} s"
+    made = seed_demo_workorders(session)  # its speed is measured by `zhili bench demo`, not asserted here
     plans = session.scalar(select(func.count()).select_from(WorkPlan))
     assert plans == 4 * 24 and made > 20 * plans  # four plans per street or town, 30 days
     assert seed_demo_workorders(session) == 0

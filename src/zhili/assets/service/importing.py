@@ -466,15 +466,17 @@ def insert_records(
         )
     table = cast(Table, Component.__table__)
     ids_by_code: dict[str, int] = {}
-    if session.get_bind().dialect.name == "sqlite":
-        for i in range(0, len(records), 10_000):  # batched INSERT … RETURNING ("insertmanyvalues")
-            result = session.execute(
-                insert(table).returning(table.c.id, table.c.code), records[i : i + 10_000]
-            )
-            ids_by_code.update((code, cid) for cid, code in result)
+    if session.get_bind().dialect.name == "postgresql":
+        # Ids drawn from the table's sequence up front and COPYed with the rows: no RETURNING (psycopg
+        # would parse statements of tens of thousands of placeholders) and no look-up afterwards.
+        new_ids = repository.next_component_ids(session, len(records))
+        for rec, cid in zip(records, new_ids, strict=True):
+            rec["id"] = cid
+            ids_by_code[rec["code"]] = cid
+        _bulk_insert(session, table, records)
     else:
-        # COPY, then the new ids by code: RETURNING would make psycopg parse statements of tens of
-        # thousands of placeholders, several times slower than the load itself.
+        # A driver-level executemany, then the new ids by code: SQLite's batched RETURNING goes through
+        # SQLAlchemy's per-row parameter handling, slower than the insert itself.
         _bulk_insert(session, table, records)
         codes = [r["code"] for r in records]
         for i in range(0, len(codes), repository.IN_CHUNK):
@@ -519,8 +521,7 @@ def insert_records(
 def _bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Executemany on SQLite; COPY on PostgreSQL (row-by-row INSERTs there cost a round trip each)."""
     if session.get_bind().dialect.name != "postgresql":
-        for i in range(0, len(rows), 10_000):
-            session.execute(insert(table), rows[i : i + 10_000])
+        repository.insert_many(session, table, rows)
         return
     columns = list(rows[0])
     json_columns = {c.name for c in table.columns if c.name in columns and isinstance(c.type, JSON)}
