@@ -104,6 +104,11 @@ def _page_targets(grid_code: str) -> list[str]:
         "/api/v1/grids?bbox=113.26,23.17,113.275,23.18",
         f"/api/v1/grids/{grid_code}",
         "/api/v1/locate?lon=113.27&lat=23.175",
+        "/org",
+        "/components",
+        "/cases",
+        "/evaluation",
+        "/workorders",
         "/admin/users",
         "/audit",
     ]
