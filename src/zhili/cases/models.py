@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -25,10 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from zhili.core.db import Base, JSONType, UTCDateTime
-
-# Big tables get 64-bit keys on PostgreSQL; SQLite's rowid is INTEGER PRIMARY KEY.
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from zhili.core.db import Base, BigId, JSONType, UTCDateTime
 
 
 class CaseStandard(Base):

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, Text, event, select
+from sqlalchemy import Integer, String, Text, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from zhili.core import clock
-from zhili.core.db import Base, JSONType, UTCDateTime
+from zhili.core.db import Base, BigId, JSONType, UTCDateTime
 
 GENESIS = "0" * 64
 
@@ -23,14 +23,14 @@ class AuditHead(Base):
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    seq: Mapped[int] = mapped_column(BigId)
     hash: Mapped[str] = mapped_column(String(64))
 
 
 class AuditEntry(Base):
     __tablename__ = "audit_entry"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor: Mapped[str | None] = mapped_column(String(100))  # username, or "system:<job>"
     action: Mapped[str] = mapped_column(String(80))
@@ -42,7 +42,7 @@ class AuditEntry(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The chain position; unique so that two concurrent writers cannot both extend the same link.
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), unique=True)
+    seq: Mapped[int] = mapped_column(BigId, unique=True)
     note: Mapped[str | None] = mapped_column(Text)
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -49,6 +49,9 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+
+# Big tables get 64-bit keys on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the rowid.
+BigId = BigInteger().with_variant(Integer, "sqlite")
 
 # JSON everywhere, JSONB where PostgreSQL can index and compare it.
 JSONType = JSON().with_variant(JSONB(), "postgresql")

@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, Integer, String, Text, select
+from sqlalchemy import Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from zhili.core import clock
-from zhili.core.db import Base, Database, JSONType, UTCDateTime
+from zhili.core.db import Base, BigId, Database, JSONType, UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def event_type(cls: type[Event]) -> type[Event]:
 class OutboxMessage(Base):
     __tablename__ = "outbox_message"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_name: Mapped[str] = mapped_column(String(80), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,7 +10,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Date,
     Float,
@@ -23,9 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from zhili.core.db import Base, JSONType, UTCDateTime
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from zhili.core.db import Base, BigId, JSONType, UTCDateTime
 
 
 class WorkPlan(Base):
