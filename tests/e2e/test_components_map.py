@@ -88,7 +88,8 @@ def test_the_map_draws_aggregates_then_points_and_a_click_shows_the_record(
 ) -> None:
     _login(page, live_server, "shift_leader", "/components")
     page.wait_for_function("document.querySelectorAll('.cmp-cell').length > 0", timeout=30000)
-    assert page.locator("#cmp-layers .cmp-major").count() >= 1
+    # The legend comes from its own request, which may answer after the first cells are drawn.
+    page.wait_for_function("document.querySelectorAll('#cmp-layers .cmp-major').length >= 1", timeout=30000)
     page.wait_for_timeout(600)
     shot(page, "components-aggregates")
     page.evaluate(f"window.zhiliComponentsMap.setView([{CENTRE[1]}, {CENTRE[0]}], 17)")

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 from sqlalchemy import delete, select
 
 from tests.e2e.conftest import shot
@@ -119,7 +120,7 @@ def test_a_cleaner_starts_photographs_and_finishes_on_the_phone(
         )
         card = page.locator(".wo-card.st-in_progress").first
         card.locator("input[type=file]").set_input_files(_photo(tmp_path / "site.jpg"))
-        assert "已选 1 张照片" in card.inner_text()
+        expect(card).to_contain_text("已选 1 张照片", timeout=10000)  # the page's script counts the files
         shot(page, "workorders-phone-photo")
         card.locator(".wo-done").click()
         page.wait_for_selector(".wo-card.st-done", timeout=15000)
