@@ -150,11 +150,14 @@ def import_components(
     report = ImportReport(format=file_format, crs=crs_name, dry_run=dry_run)
     seen: dict[str, int] = {}
     streets = streets_of(user)
+    # The map's cell counts change by key; summed over the whole file they are written once, not
+    # once per chunk (most low-resolution cells are touched by every chunk).
+    deltas = CellDeltas()
     for chunk in formats.read_chunks(path, file_format, chunk_rows):
         report.rows += len(chunk)
         rows = _check_chunk(chunk, ref, crs_name, seen, streets, report)
         writing = report.ok and not dry_run
-        _upsert(session, ref, rows, actor_name(user), report, write=writing, streets=streets)
+        _upsert(session, ref, rows, actor_name(user), report, deltas, write=writing, streets=streets)
         if progress is not None:
             progress(len(chunk))
     if report.rows == 0:
@@ -164,6 +167,7 @@ def import_components(
             return report
         raise Invalid(report.summary(), errors=report.errors, error_count=report.error_count)
     if not dry_run:
+        deltas.write(session)
         audit.record(
             session,
             actor=actor_name(user),
@@ -352,6 +356,7 @@ def _upsert(
     rows: list[_Row],
     actor: str | None,
     report: ImportReport,
+    deltas: CellDeltas,
     *,
     write: bool,
     streets: list[str] | None,
@@ -383,10 +388,8 @@ def _upsert(
         return
     _assign_codes(session, ref, new_rows, report)
     now = clock.now()
-    deltas = CellDeltas()
     _insert_new(session, ref, new_rows, actor, now, deltas)
     _apply_changes(session, ref, changed, actor, now, deltas)
-    deltas.write(session)
     session.flush()
 
 
