@@ -350,6 +350,10 @@ def _check_chunk(
 # --- writes ------------------------------------------------------------------------------------------
 
 
+# About 40 MB of pending cell counts; past that they are written and summing starts again.
+MAX_PENDING_CELL_KEYS = 100_000
+
+
 def _upsert(
     session: Session,
     ref: Reference,
@@ -390,6 +394,8 @@ def _upsert(
     now = clock.now()
     _insert_new(session, ref, new_rows, actor, now, deltas)
     _apply_changes(session, ref, changed, actor, now, deltas)
+    if len(deltas.deltas) > MAX_PENDING_CELL_KEYS:  # bound the memory the summed counts take
+        deltas.write(session)
     session.flush()
 
 
