@@ -29,6 +29,7 @@ from zhili.cases.pages_common import (
     list_page,
     may_batch,
     parse_list_query,
+    posted_action_form,
     remaining_text,
     streets,
     tab_counts,
@@ -318,25 +319,9 @@ def case_action(
     session: DbSession,
     user: Reader,
     cfg: Config,
-    version: FormStr = "",
-    note: FormStr = "",
-    reason: FormStr = "",
-    result: FormStr = "",
-    confirmed: FormStr = "",
-    passed: FormStr = "",
-    standard_id: FormStr = "",
-    department_id: FormStr = "",
-    amount: FormStr = "",
-    until: FormStr = "",
-    target_number: FormStr = "",
-    component_status: FormStr = "",
-    evidence: FormList = None,
+    form: Annotated[dict[str, Any], Depends(posted_action_form)],
 ) -> Response:
     """One action from the detail page's form, with the version the page showed."""
-    form = {"version": version, "note": note, "reason": reason, "result": result, "confirmed": confirmed,
-            "passed": passed, "standard_id": standard_id, "department_id": department_id, "amount": amount,
-            "until": until, "target_number": target_number, "component_status": component_status,
-            "evidence": evidence or []}
     return apply_form_action(request, session, user, number, action, form, cfg,
                              template="cases/detail.html", success_url=f"/cases/{number}")
 

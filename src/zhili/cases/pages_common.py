@@ -336,6 +336,19 @@ def remaining_text(request: Request, seconds: float | None) -> str:
     return t(request, "%(span)s overdue", span=span) if late else t(request, "%(span)s left", span=span)
 
 
+# Every field an action form may post (ACTION_FIELDS' names, the version, the phone's position).
+_POSTED_TEXT = ("version", "note", "reason", "result", "confirmed", "passed", "standard_id", "department_id",
+                "amount", "until", "target_number", "component_status", "lon", "lat")
+
+
+async def posted_action_form(request: Request) -> dict[str, Any]:
+    """An action form as posted, for the console and the phone alike (one list of fields to keep)."""
+    form = await request.form()  # already parsed by the CSRF check; Starlette caches it
+    values: dict[str, Any] = {name: str(form.get(name) or "") for name in _POSTED_TEXT}
+    values["evidence"] = [str(v) for v in form.getlist("evidence") if v]
+    return values
+
+
 def action_fields(form: dict[str, Any], tz: ZoneInfo) -> ActionFields:
     """An action form's strings as the engine's ActionFields; a bad value is a readable 422."""
     raw: dict[str, Any] = {}

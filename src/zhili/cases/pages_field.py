@@ -21,6 +21,7 @@ from zhili.cases.pages_common import (
     class_names,
     classes_by_kind,
     invalid_from,
+    posted_action_form,
     remaining_text,
 )
 from zhili.cases.pages_detail import apply_form_action, detail_context, on_site_note, visible_case
@@ -169,24 +170,12 @@ def field_case_action(
     session: DbSession,
     user: Reader,
     cfg: Config,
-    version: FormStr = "",
-    note: FormStr = "",
-    reason: FormStr = "",
-    result: FormStr = "",
-    confirmed: FormStr = "",
-    passed: FormStr = "",
-    amount: FormStr = "",
-    until: FormStr = "",
-    lon: FormStr = "",
-    lat: FormStr = "",
-    evidence: FormList = None,
+    form: Annotated[dict[str, Any], Depends(posted_action_form)],
 ) -> Response:
     """The task's action from the phone; the GPS position (WGS-84) goes into the timeline's note."""
     case = visible_case(session, user, number)
+    lon, lat = form["lon"], form["lat"]
     where = on_site_note(request, case, lon, lat) if lon and lat else ""
-    form = {"version": version, "note": note, "reason": reason, "result": result, "confirmed": confirmed,
-            "passed": passed, "amount": amount, "until": until, "evidence": evidence or [], "lon": lon,
-            "lat": lat}
     return apply_form_action(request, session, user, number, action, form, cfg,
                              template="cases/m_case.html", success_url=f"/m/cases/{number}?done={action}",
                              note_suffix=where)
