@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhili.core import migrate
-from zhili.core.db import Database, make_engine
+from zhili.core.db import READ_ONLY, Database, make_engine
 from zhili.core.settings import Settings
 
 # CI runs the whole suite twice: ZHILI_TEST_DATABASE_URL unset (SQLite) and set to PostgreSQL.
@@ -68,7 +68,9 @@ def db(seeded: str) -> Iterator[Database]:
     conn = engine.connect()
     outer = conn.begin()
     maker = sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    yield Database(engine, maker)
+    read_maker = sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False,
+                              info={READ_ONLY: True})
+    yield Database(engine, maker, read_maker)
     outer.rollback()
     conn.close()
     engine.dispose()

@@ -61,7 +61,8 @@ def test_demo_import_user_and_audit_commands(data_dir, tmp_path) -> None:
     intact = runner.invoke(app, ["audit", "verify"])
     assert intact.exit_code == 0 and "intact" in intact.output
     with sqlite3.connect(data_dir / "zhili.db") as conn:
-        conn.execute("UPDATE audit_entry SET actor = 'mallory' WHERE seq = 1")
+        conn.execute("UPDATE audit_entry SET actor = 'mallory' WHERE id = "
+                     "(SELECT entry_id FROM audit_seal WHERE seq = 1)")
     broken = runner.invoke(app, ["audit", "verify"])
     assert broken.exit_code == 1 and "BROKEN at entry 1" in broken.output
 

@@ -251,9 +251,12 @@ def audit_verify() -> None:
 
     db = _database(get_settings())
     with db.session_scope() as s:
+        audit.seal_all(s)  # what the worker has not chained yet
+    with db.session_scope() as s:
         result = audit.verify(s)
     if result.ok:
-        typer.echo(f"audit chain intact: {result.checked} entries")
+        typer.echo(f"audit chain intact: {result.checked} entries"
+                   + (f" ({result.unsealed} not sealed yet)" if result.unsealed else ""))
     else:
         typer.secho(f"audit chain BROKEN at entry {result.first_bad_seq}: {result.reason} "
                     f"({result.checked} entries verified before it)", fg=typer.colors.RED, err=True)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from zhili.cases.service import jobs as case_jobs
 from zhili.cases.workorders import jobs as workorder_jobs
+from zhili.core import audit
 from zhili.core.events import Event, Handler
 
 # Event name -> handlers. Handlers are idempotent: the outbox delivers at least once.
@@ -17,6 +18,7 @@ EVENT_HANDLERS: dict[str, Iterable[Handler]] = {}
 # several workers at once (they claim rows with versioned updates).
 ScheduledJob = tuple[str, int, Callable[[Session], object]]
 SCHEDULED_JOBS: list[ScheduledJob] = [
+    ("core.seal_audit", 2, audit.seal),  # chain the audit entries committed since the last round
     ("cases.resume_suspensions", 60, case_jobs.resume_due_suspensions),  # 挂账 resumes at its date
     ("cases.purge_idempotency_keys", 3600, case_jobs.purge_idempotency_keys),
     ("workorders.generate", 900, workorder_jobs.generate_ahead),  # today and tomorrow, idempotent

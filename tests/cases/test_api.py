@@ -305,7 +305,7 @@ def test_every_action_is_audited_with_the_caller(client, h, session, at) -> None
     actors = session.execute(
         select(AuditEntry.actor, AuditEntry.action)
         .where(AuditEntry.entity_id == case["number"])
-        .order_by(AuditEntry.seq)
+        .order_by(AuditEntry.id)
     ).all()
     assert [tuple(a) for a in actors] == [("inspector", "cases.report"), ("shift_leader", "cases.register")]
 

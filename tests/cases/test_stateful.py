@@ -3,6 +3,7 @@
 Whatever users try, in whatever order: the case never leaves the transition table, the timeline always
 tells the case's state, and the handling clock never loses time — active time is the sum of the
 intervals outside suspensions, and active plus paused time is all the time since the round began.
+And the evaluation facts the engine keeps beside the case always give what its timestamps give.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlalchemy.orm.exc import StaleDataError
 
 from tests.cases.conftest import T0, Clock, evidence, make_case, standard_id, user
+from tests.cases.evaluation_oracle import check_facts
 from zhili.cases import repository
 from zhili.cases.config import CaseConfig, CaseSettings, config_for
 from zhili.cases.models import CaseRecord
@@ -232,6 +234,14 @@ class CaseMachine(RuleBasedStateMachine):
             assert row.from_status == prev.to_status
             tr = transition(row.from_status, row.action)
             assert tr is not None and tr.target == row.to_status
+
+    @invariant()
+    def evaluation_facts_follow_the_case(self) -> None:
+        """What evaluation stores of the case (written by the ORM hook) is its current state, and gives
+        the figures the timestamps give, for periods bounded on the case's own instants."""
+        if hasattr(self, "case"):
+            check_facts(self.session, self.case, self.rnd, now=self.clock.t, n=2)
+            check_facts(self.session, self.sibling, self.rnd, now=self.clock.t, n=0)  # merges touch it
 
     @invariant()
     def clock_never_loses_time(self) -> None:

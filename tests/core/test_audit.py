@@ -1,50 +1,74 @@
-"""The audit log is append-only and its hash chain detects any edit or removal."""
+"""The audit log is append-only; the sealer chains it, and the chain detects any edit or removal."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from zhili.core import audit
 
 
-def _append(session, n: int) -> None:
-    for i in range(n):
-        audit.record(session, actor="tester", action="thing.change", entity_type="thing", entity_id=i,
-                     before={"v": i}, after={"v": i + 1, "名称": "井盖"}, client_ip="127.0.0.1")
+def _append(session, n: int) -> list[audit.AuditEntry]:
+    entries = [audit.record(session, actor="tester", action="thing.change", entity_type="thing",
+                            entity_id=i, before={"v": i}, after={"v": i + 1, "名称": "井盖"},
+                            client_ip="127.0.0.1") for i in range(n)]
+    session.flush()
+    return entries
 
 
-def test_chain_of_fresh_entries_verifies(session) -> None:
-    _append(session, 5)
+def _seq_of(session, entry: audit.AuditEntry) -> int:
+    return int(session.scalar(select(audit.AuditSeal.seq).where(audit.AuditSeal.entry_id == entry.id)))
+
+
+def test_recorded_entries_wait_for_the_sealer_then_verify(session) -> None:
+    audit.seal_all(session)
+    entries = _append(session, 5)
+    assert audit.verify(session).unsealed >= 5, "recording locks nothing and chains nothing"
+    assert audit.seal_all(session) >= 5
     result = audit.verify(session)
-    assert result.ok and result.checked >= 5
+    assert result.ok and result.checked >= 5 and result.unsealed == 0
+    seqs = [_seq_of(session, e) for e in entries]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 5
+
+
+def test_an_entry_committed_late_is_sealed_in_the_next_round(session) -> None:
+    (sealed,) = _append(session, 1)
+    audit.seal_all(session)
+    # A transaction that took its id before `sealed` but commits after it was sealed: a lower id.
+    late = audit.AuditEntry(id=-sealed.id, at=sealed.at, actor="slow", action="thing.change",
+                            entity_type="thing", entity_id="late")
+    session.add(late)
+    session.flush()
+    assert audit.seal(session) == 1
+    assert _seq_of(session, late) == _seq_of(session, sealed) + 1, "chained after what was sealed before"
+    assert audit.verify(session).ok
 
 
 def test_changing_a_stored_value_is_detected(session) -> None:
-    _append(session, 3)
-    session.flush()
-    last = session.execute(text("SELECT max(seq) FROM audit_entry")).scalar_one()
-    session.execute(text("UPDATE audit_entry SET actor = 'mallory' WHERE seq = :s"), {"s": last - 1})
+    entries = _append(session, 3)
+    audit.seal_all(session)
+    target = entries[1]
+    session.execute(text("UPDATE audit_entry SET actor = 'mallory' WHERE id = :i"), {"i": target.id})
     session.expire_all()
     result = audit.verify(session)
     assert not result.ok
-    assert result.first_bad_seq == last - 1
+    assert result.first_bad_seq == _seq_of(session, target)
     assert "hash" in result.reason
 
 
-def test_removing_an_entry_is_detected(session) -> None:
-    _append(session, 3)
-    last = session.execute(text("SELECT max(seq) FROM audit_entry")).scalar_one()
-    session.execute(text("DELETE FROM audit_entry WHERE seq = :s"), {"s": last - 1})
+def test_removing_an_entry_or_a_link_is_detected(session) -> None:
+    entries = _append(session, 3)
+    audit.seal_all(session)
+    seq = _seq_of(session, entries[1])
+    session.execute(text("DELETE FROM audit_seal WHERE seq = :s"), {"s": seq})
     session.expire_all()
     result = audit.verify(session)
     assert not result.ok
-    assert result.first_bad_seq == last - 1
+    assert result.first_bad_seq == seq
 
 
 def test_orm_refuses_to_update_or_delete_entries(session) -> None:
-    _append(session, 1)
-    entry = session.query(audit.AuditEntry).order_by(audit.AuditEntry.seq.desc()).first()
+    (entry,) = _append(session, 1)
     entry.actor = "mallory"
     with pytest.raises(RuntimeError, match="append-only"):
         session.flush()

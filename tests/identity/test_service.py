@@ -27,7 +27,7 @@ def _count_users(session: Session) -> int:
 
 
 def _last_audit(session: Session) -> AuditEntry:
-    return session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
+    return session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).one()
 
 
 def test_create_user_stores_a_hash_and_audits_without_it(session: Session) -> None:

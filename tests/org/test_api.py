@@ -106,7 +106,7 @@ def test_binding_an_inspector_is_audited_and_shows_on_the_grid(client, admin_hea
     after = client.get(f"/api/v1/grids/{loc.grid_code}", headers=admin_headers).json()
     assert after["inspector_name"] == other["inspector_name"]
     with db.sessionmaker() as s:
-        entry = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+        entry = s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
         assert entry.action == "org.assign_inspector" and entry.actor == "admin"
 
 

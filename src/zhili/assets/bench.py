@@ -1,11 +1,12 @@
 """`zhili bench assets`: the component map's viewport query at 1,000,000 components, a 100,000-row
-GeoJSON import (rows/s, peak memory of the importing process) and the map page in headless Chromium."""
+GeoJSON import into those million and into an empty inventory (rows/s, peak memory of the importing
+process, load average) and the map page in headless Chromium. ZHILI_BENCH_ASSETS=import runs only
+the imports (see bench_assets)."""
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import socket
 import statistics
 import subprocess
@@ -44,8 +45,8 @@ def _fill(db: Any, n: int) -> float:
     from zhili.assets import ids, repository
     from zhili.assets.demo import MIX
     from zhili.assets.models import Component
+    from zhili.assets.service.bulk import insert_records
     from zhili.assets.service.common import CellDeltas, reference
-    from zhili.assets.service.importing import insert_records
     from zhili.core import clock
 
     with db.session_scope() as s:
@@ -224,11 +225,13 @@ with db.session_scope() as s:
     report = service.import_components(s, None, Path(sys.argv[2]), crs="wgs84")
 elapsed = time.perf_counter() - t0
 print(report.summary())
-print(f"{report.rows / elapsed:.0f} rows/s in {elapsed:.1f} s")
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"{report.rows / elapsed:,.0f} rows/s in {elapsed:.1f} s, peak RSS {peak_mb:.0f} MB")
 """
 
 
-def _import(url: str, db: Any) -> None:
+def _import(url: str, db: Any, into: str) -> None:
+    """A 100,000-row GeoJSON import in a process of its own (its peak memory is the import's)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "components.geojson"
         _write_import_file(path, N_IMPORT, db)
@@ -239,14 +242,41 @@ def _import(url: str, db: Any) -> None:
             text=True,
             check=False,
         )
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     if proc.returncode:
         raise RuntimeError(proc.stderr[-2000:])
+    load = os.getloadavg()[0]
     print(
-        f"import {N_IMPORT:,} rows from GeoJSON ({size_mb:.0f} MB): {proc.stdout.strip().splitlines()[-1]}; "
-        f"peak RSS of the importing process {peak_mb:.0f} MB"
+        f"import {N_IMPORT:,} rows from GeoJSON ({size_mb:.0f} MB) into {into}: "
+        f"{proc.stdout.strip().splitlines()[-1]} (load average {load:.1f})"
     )
-    print("target: >= 10,000 rows/s, <= 500 MB")
+
+
+def _import_fresh(database_url: str | None, tmp: str) -> None:
+    """The import into an empty inventory: a new SQLite file, or a PostgreSQL database made beside
+    the given one for the purpose (and dropped after)."""
+    if not database_url:
+        fresh = f"sqlite:///{Path(tmp) / 'import.db'}"
+        db = _prepare(fresh)
+        _import(fresh, db, "an empty inventory")
+        db.engine.dispose()
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    base = make_url(database_url)
+    name = f"{base.database}_import"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        fresh = base.set(database=name).render_as_string(hide_password=False)
+        db = _prepare(fresh)
+        _import(fresh, db, "an empty inventory")
+        db.engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
 
 
 def _page(url: str | None) -> None:
@@ -331,23 +361,33 @@ def _wait_ready(url: str, timeout_s: float) -> None:
 
 
 def bench_assets(database_url: str | None) -> None:
+    """Every figure of the issue. ZHILI_BENCH_ASSETS=import runs only the imports: into an empty
+    inventory, and into the given database when it already holds the million (a full run fills it)."""
+    from zhili.assets import repository
+
+    parts = os.environ.get("ZHILI_BENCH_ASSETS", "viewport,import,page").split(",")
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         db = _prepare(url)
         engine = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-        print(f"filling {N_COMPONENTS:,} components ({engine})")
-        fill_s = _fill(db, N_COMPONENTS)
-        if fill_s:
-            print(f"filled in {fill_s:.0f} s ({N_COMPONENTS / fill_s:,.0f} rows/s, bulk path)")
-        _analyse(db)
-        _viewports(db)
+        if "viewport" in parts:
+            print(f"filling {N_COMPONENTS:,} components ({engine})")
+            fill_s = _fill(db, N_COMPONENTS)
+            if fill_s:
+                print(f"filled in {fill_s:.0f} s ({N_COMPONENTS / fill_s:,.0f} rows/s, bulk path)")
+            _analyse(db)
+            _viewports(db)
+        if "import" in parts:
+            with db.session_scope() as s:
+                have = repository.count_components(s)
+            db.engine.dispose()
+            if have >= N_COMPONENTS:
+                _import(url, db, f"the {have:,} components already there ({engine})")
+            _import_fresh(database_url, tmp)
+            print("target: >= 10,000 rows/s, <= 500 MB, into an empty inventory and into the million")
         db.engine.dispose()
-        if database_url:
-            _import(url, db)  # PostgreSQL: into the database that already holds the million
-        else:
-            fresh = f"sqlite:///{Path(tmp) / 'import.db'}"
-            _import(fresh, _prepare(fresh))
-    _page(database_url)
+    if "page" in parts:
+        _page(database_url)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from zhili.assets import extensions, ids, repository
 from zhili.assets.models import Component
+from zhili.assets.service.bulk import insert_records
 from zhili.assets.service.common import CellDeltas, reference
-from zhili.assets.service.importing import insert_records
 from zhili.core import clock
 
 log = logging.getLogger(__name__)

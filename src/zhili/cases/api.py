@@ -68,15 +68,18 @@ _ACTION_PERMISSIONS: dict[CaseAction, frozenset[str]] = {
 }
 
 
-def case_config(request: Request) -> CaseConfig:
-    """The calendar and rules for this app's settings (tests override this dependency)."""
+async def case_config(request: Request) -> CaseConfig:
+    """The calendar and rules for this app's settings (tests override this dependency).
+
+    The light dependencies are `async def`: run in the event loop, they cost no hop through the
+    worker threads (each hop wakes the loop from a thread; an action request made seven)."""
     return config_for(request.app.state.settings)
 
 
 Config = Annotated[CaseConfig, Depends(case_config)]
 
 
-def _action_guard(action: CaseAction, user: CurrentUser) -> User:
+async def _action_guard(action: CaseAction, user: CurrentUser) -> User:
     needed = _ACTION_PERMISSIONS[action]
     if not any(user.has(p) for p in needed):
         names = " or ".join(f"'{p}'" for p in sorted(needed))

@@ -385,10 +385,13 @@ def _print_closed(name: str, r: dict[str, Any]) -> None:
 
 
 def bench_cases(database_url: str | None) -> None:
+    # ZHILI_BENCH_PHASES=ab runs only the floor and the actions (the million-case phases take minutes).
+    phases = os.environ.get("ZHILI_BENCH_PHASES", "abcd")
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "zhili-data"
         data_dir.mkdir()
-        url = database_url or f"sqlite:///{data_dir / 'bench.db'}"
+        # ZHILI_BENCH_SQLITE=path keeps the SQLite file (and its million cases) for the next run.
+        url = database_url or f"sqlite:///{os.environ.get('ZHILI_BENCH_SQLITE') or data_dir / 'bench.db'}"
         print(f"database: {url.split('@')[-1]}; {os.cpu_count()} CPU(s); {CONNECTIONS} connections; "
               "servers and the load generator in separate processes on 127.0.0.1")
         prep = _prepare(url)
@@ -399,30 +402,33 @@ def bench_cases(database_url: str | None) -> None:
                            "seconds": PHASE_SECONDS, "connections": CONNECTIONS})
         _print_closed("(a) floor: one INSERT per request", floor)
 
-        with _server("zhili_app", url, data_dir) as base:
-            photo = _photo()
-            r = httpx.post(base + "/api/v1/files", files={"file": ("after.jpg", photo, "image/jpeg")},
-                           headers={"Authorization": f"Bearer {prep['tokens']['handler']}"})
-            r.raise_for_status()
-            sha = r.json()["sha256"]
-            cfg = {"scenario": "actions", "base": base, "connections": CONNECTIONS, "tokens": prep["tokens"],
-                   "points": prep["points"], "standard_id": prep["standard_id"], "sha": sha}
-            _load({**cfg, "requests": 350, "seconds": 30})  # warm-up
-            actions = _load({**cfg, "requests": ACTION_REQUESTS, "seconds": PHASE_SECONDS})
-        _print_closed("(b) case actions through the API", actions)
-        for name in CYCLE:
-            a = actions["per_action"].get(name)
-            if a:
-                print(f"      {name:<10} n={a['n']:>5}  p50 {a['p50']:6.1f} ms  p99 {a['p99']:6.1f} ms")
-        ratio = actions["rps"] / floor["rps"]
-        print(f"    ratio to the floor: {ratio:.0%} (target >= 50 %)")
-        queries = _queries_per_action(url, data_dir, prep, sha)
-        print("    SQL statements per request: " + ", ".join(f"{k} {v}" for k, v in queries.items()))
+        if "b" in phases:
+            with _server("zhili_app", url, data_dir) as base:
+                photo = _photo()
+                r = httpx.post(base + "/api/v1/files", files={"file": ("after.jpg", photo, "image/jpeg")},
+                               headers={"Authorization": f"Bearer {prep['tokens']['handler']}"})
+                r.raise_for_status()
+                sha = r.json()["sha256"]
+                cfg = {"scenario": "actions", "base": base, "connections": CONNECTIONS,
+                       "tokens": prep["tokens"], "points": prep["points"], "standard_id": prep["standard_id"],
+                       "sha": sha}
+                _load({**cfg, "requests": 350, "seconds": 30})  # warm-up
+                actions = _load({**cfg, "requests": ACTION_REQUESTS, "seconds": PHASE_SECONDS})
+            _print_closed("(b) case actions through the API", actions)
+            for name in CYCLE:
+                a = actions["per_action"].get(name)
+                if a:
+                    print(f"      {name:<10} n={a['n']:>5}  p50 {a['p50']:6.1f} ms  p99 {a['p99']:6.1f} ms")
+            ratio = actions["rps"] / floor["rps"]
+            print(f"    ratio to the floor: {ratio:.0%} (target >= 50 %)")
+            queries = _queries_per_action(url, data_dir, prep, sha)
+            print("    SQL statements per request: " + ", ".join(f"{k} {v}" for k, v in queries.items()))
 
-        _with_million(url, data_dir, prep, floor["rps"] / 2)
+        if "c" in phases or "d" in phases:
+            _with_million(url, data_dir, prep, floor["rps"] / 2, phases)
 
 
-def _with_million(url: str, data_dir: Path, prep: dict[str, Any], rate: float) -> None:
+def _with_million(url: str, data_dir: Path, prep: dict[str, Any], rate: float, phases: str) -> None:
     from sqlalchemy import func, select, text
 
     from zhili.cases import synthetic
@@ -444,9 +450,16 @@ def _with_million(url: str, data_dir: Path, prep: dict[str, Any], rate: float) -
     took = time.perf_counter() - t0
     print(f"(c) {total:,} cases in the database ({took:.0f} s to insert the synthetic ones)")
     db.engine.dispose()
+    if "c" in phases:
+        _reads(url, data_dir, prep, rate)
+    if "d" in phases:
+        _evaluation(url)
+
+
+def _reads(url: str, data_dir: Path, prep: dict[str, Any], rate: float) -> None:
     paths = ["/api/v1/cases?queue=to_handle", "/api/v1/cases?queue=overdue", "/api/v1/cases",
-             "/api/v1/cases?street_code=440111014&sort=-reported_at", "/cases?queue=to_dispatch",
-             "/cases?queue=to_check", "/cases"]
+             "/api/v1/cases?street_code=440111014&sort=-reported_at", "/cases?tab=to_dispatch",
+             "/cases?tab=to_check", "/cases?tab=all"]
     with _server("zhili_app", url, data_dir) as base:
         _load({"scenario": "open", "base": base, "rate": min(rate, 20.0), "seconds": 5, "paths": paths,
                "token": prep["tokens"]["shift_leader"], "connections": CONNECTIONS})  # warm-up
@@ -459,7 +472,6 @@ def _with_million(url: str, data_dir: Path, prep: dict[str, Any], rate: float) -
         print(f"      {path:<56} n={r['n']:>5}  p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms")
     if reads["errors"]:
         print(f"  errors: {reads['errors']}")
-    _evaluation(url)
 
 
 def _evaluation(url: str) -> None:

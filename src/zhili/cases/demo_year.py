@@ -8,6 +8,9 @@ every column the engine's handlers set is set the same way (see service/workflow
 intake.py). A case's history is cut at "now": the status is wherever the simulated case stands then,
 so the last days' cases wait in every queue, some amber and some overdue, and older ones are closed.
 
+Each case's evaluation facts (case_evaluation_fact) come from `evaluation_facts`, the function the
+engine's hook calls.
+
 What differs from the services, on purpose: no evidence files (the demo has no photos), no outbox
 events (history must not notify anybody) and one audit entry for the whole load instead of one per
 action. Inspectors and department staff without a login act with `actor_user_id` NULL and their
@@ -32,6 +35,7 @@ from shapely.geometry import shape
 from sqlalchemy import JSON, Column, Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from zhili.cases import evaluation_facts
 from zhili.cases.config import CaseConfig, config_for
 from zhili.cases.models import (
     CaseActivity,
@@ -770,6 +774,8 @@ def _write(session: Session, sims: list[_Sim], now: datetime) -> None:
     # Timeline ids grow with time across cases, as rows written by the services would.
     activities.sort(key=lambda a: a["at"])
     bulk_insert(session, _table(CaseRecord), [s.columns() for s in sims])
+    # Core INSERTs pass by the ORM hook: the evaluation facts from the engine's own function.
+    evaluation_facts.insert_facts(session.connection(), (evaluation_facts.fact_row_of(s) for s in sims))
     bulk_insert(session, _table(CaseActivity), activities)
     tasks = sorted(({**t, "case_id": s.id} for s in sims for t in s.tasks), key=lambda t: t["created_at"])
     bulk_insert(session, _table(CaseTask), tasks)

@@ -100,6 +100,7 @@ def _list_context(request: Request, session: Any, user: User, lq: ListQuery) -> 
         "counts": tab_counts(session, user, lq, now),
         "rows": _rows(request, session, rows, now, classes, {d.id: d.name for d in depts}),
         "total": total,
+        "count_cap": repository.COUNT_CAP,
         "page": page,
         "pages": pages,
         "link": link,

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zhili.cases import repository
@@ -156,7 +155,7 @@ ACTION_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
-def case_config(request: Request) -> CaseConfig:
+async def case_config(request: Request) -> CaseConfig:
     return config_for(request.app.state.settings)
 
 
@@ -244,10 +243,8 @@ def invalid_from(exc: ValidationError) -> Invalid:
     return Invalid(f"Invalid input: {summary}", errors=errors)
 
 
-def _scoped(user: User, lq: ListQuery, now: datetime, *, tab: str | None = None) -> Any:
-    f = lq.filters if tab is None else lq.filters.model_copy(
-        update={"queue": tab if tab not in ("mine", "all") else None, "mine": tab == "mine"}
-    )
+def _scoped(user: User, lq: ListQuery, now: datetime, *, filters: CaseFilters | None = None) -> Any:
+    f = filters or lq.filters
     stmt = repository.apply_filters(repository.visible_to(user), f, now=now, staff_id=user.staff_id)
     if lq.colour == "red":
         stmt = stmt.where(CaseRecord.due_at < now)
@@ -256,31 +253,26 @@ def _scoped(user: User, lq: ListQuery, now: datetime, *, tab: str | None = None)
     return stmt
 
 
-_SORT = {
-    "due_at": (CaseRecord.due_at, CaseRecord.id),
-    "-reported_at": (CaseRecord.reported_at.desc(), CaseRecord.id.desc()),
-}
-
-
 def list_page(session: Session, user: User, lq: ListQuery, now: datetime) -> tuple[Sequence[CaseRecord], int]:
     """One page of the visible cases under the filters, and how many match in all."""
     stmt = _scoped(user, lq, now)
     f = lq.filters
-    rows = session.scalars(
-        stmt.order_by(*_SORT[f.sort]).offset((f.page - 1) * f.page_size).limit(f.page_size)
-    ).all()
-    total = int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
-    return rows, total
+    ordered = stmt.order_by(*repository.list_order(session, f))
+    rows = session.scalars(ordered.offset((f.page - 1) * f.page_size).limit(f.page_size)).all()
+    return rows, repository.capped_count(session, stmt)
 
 
 def tab_counts(session: Session, user: User, lq: ListQuery, now: datetime) -> dict[str, int]:
-    """How many visible cases each tab holds under the same filters (one count per tab)."""
-    return {
-        name: int(session.scalar(
-            select(func.count()).select_from(_scoped(user, lq, now, tab=name).order_by(None).subquery())
-        ) or 0)
-        for name, _ in TABS
-    }
+    """How many visible cases each tab holds under the same filters: the queues from one grouped
+    count, "my tasks" from the task index, "all" counted up to repository.COUNT_CAP + 1."""
+    plain = lq.filters.model_copy(update={"queue": None, "mine": False})
+    base = _scoped(user, lq, now, filters=plain)
+    queues = repository.queue_counts(session, base, now)
+    mine = _scoped(user, lq, now, filters=plain.model_copy(update={"mine": True}))
+    counts = {name: queues[name] for name, _ in TABS if name in queues}
+    counts["mine"] = repository.capped_count(session, mine)
+    counts["all"] = repository.capped_count(session, base)
+    return counts
 
 
 def area_names(session: Session) -> dict[str, str]:

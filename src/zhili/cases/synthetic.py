@@ -1,5 +1,6 @@
 """Synthetic cases in bulk: a year of plausible outcomes for evaluation and load benchmarks (not the demo's
-hand-made cases). One Core INSERT per batch, timestamps as the engine would write them.
+hand-made cases). One Core INSERT per batch, timestamps as the engine would write them, and each
+case's evaluation facts from the same values by `evaluation_facts.fact_row` (the engine's function).
 
 The stage deadlines are wall-clock approximations of the standard's limits (the working calendar is
 not consulted: a million deadlines through it would take minutes), which is all evaluation needs.
@@ -11,9 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, column, select, table
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
+from zhili.cases import evaluation_facts
+from zhili.cases.models import CaseRecord
 from zhili.identity.models import User
 from zhili.org.models import Department, ResponsibilityGrid, UnitGrid
 
@@ -43,12 +46,22 @@ def _targets(session: Session) -> dict[str, Any]:
             "dispatcher": users.get("dispatcher")}
 
 
+def _micros(seconds: np.ndarray) -> np.ndarray:
+    """Epoch seconds (NaN = none) as whole epoch microseconds (0 where none): the instants written."""
+    return (np.where(np.isnan(seconds), 0, seconds) * 1e6).astype("int64")
+
+
 def _fmt(seconds: np.ndarray, pg: bool) -> list[str | None]:
     """Epoch seconds (NaN = none) as the column's text: naive UTC on SQLite, with +00:00 on PostgreSQL."""
     ok = ~np.isnan(seconds)
-    stamps = np.datetime_as_string((np.where(ok, seconds, 0) * 1e6).astype("int64").astype("M8[us]"))
+    stamps = np.datetime_as_string(_micros(seconds).astype("M8[us]"))
     suffix = "+00:00" if pg else ""
     return [f"{s.replace('T', ' ')}{suffix}" if good else None for s, good in zip(stamps, ok, strict=True)]
+
+
+def _us(seconds: np.ndarray) -> list[int | None]:
+    """The same instants as epoch microseconds for the evaluation facts (None where none)."""
+    return [int(us) if good else None for us, good in zip(_micros(seconds), ~np.isnan(seconds), strict=True)]
 
 
 def insert_synthetic_cases(
@@ -134,7 +147,7 @@ def insert_synthetic_cases(
     dept = np.asarray(t["departments"])[rng.integers(0, len(t["departments"]), n)]
     has_dept = flows & ~np.isnan(first_dispatched)
     cls = rng.integers(0, len(CLASSES), n)
-    stamps = {name: _fmt(arr, pg) for name, arr in {
+    times = {
         "reported_at": reported, "verified_at": verified, "verify_due_at": verify_due,
         "registered_at": registered, "register_due_at": register_due,
         "first_dispatched_at": first_dispatched, "dispatched_at": np.where(np.isnan(first_dispatched), nan,
@@ -142,9 +155,14 @@ def insert_synthetic_cases(
         "dispatch_due_at": dispatch_due, "accepted_at": accepted, "handle_started_at": dispatched,
         "handle_due_at": handle_due, "handled_at": handled, "check_due_at": check_due, "checked_at": checked,
         "closed_at": closed, "ended_at": ended, "due_at": due,
-    }.items()}
+    }
+    stamps = {name: _fmt(arr, pg) for name, arr in times.items()}
+    micros = {name: _us(times[name]) for name in evaluation_facts.TIMES}
+    # Explicit ids, after those already there, so that each case's evaluation facts go in with it.
+    first_id = int(session.scalar(select(func.max(CaseRecord.id))) or 0) + 1
     serial: dict[int, int] = {}
     rows: list[dict[str, Any]] = []
+    facts: list[dict[str, Any]] = []
     cols: list[str] | None = None
     written = 0
     for i in range(n):
@@ -174,12 +192,23 @@ def insert_synthetic_cases(
             rework_count=int(reworked[i] and row["handled_at"] is not None),
             return_count=int(returned[i] and has_dept[i]), urge_count=0, duplicate_count=0,
             appeal_status=(str(appeal[i]) or None) if row["handled_at"] is not None else None,
-            created_at=row["reported_at"], updated_at=row["reported_at"], version=1,
+            created_at=row["reported_at"], updated_at=row["reported_at"], version=1, id=first_id + i,
         )
         rows.append(row)
+        values = {k: row[k] for k in evaluation_facts.SCALARS}
+        values.update((k, v[i]) for k, v in micros.items())
+        facts.append(evaluation_facts.fact_row(first_id + i, values))
         if len(rows) == BATCH or i == n - 1:
             cols = cols or list(rows[0])
-            conn.execute(table("case_record", *[column(c) for c in cols]).insert(), rows)
+            # The driver's executemany: the values are ready (text timestamps), nothing to convert.
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            sql = (f"INSERT INTO case_record ({', '.join(cols)}) "  # noqa: S608 - our own column names
+                   f"VALUES ({', '.join(mark for _ in cols)})")
+            conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+            evaluation_facts.insert_facts(conn, facts)
             written += len(rows)
-            rows = []
+            rows, facts = [], []
+    if pg:  # explicit ids: move the sequence past them so that the engine's next INSERT succeeds
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('case_record', 'id'), "
+                          "(SELECT max(id) FROM case_record))"))
     return written

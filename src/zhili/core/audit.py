@@ -5,20 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, event, select
+from sqlalchemy import ForeignKey, Integer, String, Text, event, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from zhili.core import clock
 from zhili.core.db import Base, BigId, JSONType, UTCDateTime
 
 GENESIS = "0" * 64
+# Entries are sealed by a job within seconds. The sealer looks this far back (by the entry's time)
+# for entries not sealed yet: a transaction that commits its entry later than this is not expected.
+SEAL_LOOKBACK = timedelta(hours=6)
 
 
 class AuditHead(Base):
-    """One row: the chain's tip. Writers lock it (FOR UPDATE), so concurrent appends queue, not fork."""
+    """One row: the chain's tip. The sealer locks it (FOR UPDATE), so two sealers queue, not fork."""
 
     __tablename__ = "audit_head"
 
@@ -28,6 +31,8 @@ class AuditHead(Base):
 
 
 class AuditEntry(Base):
+    """What happened. Written freely by every unit of work (no shared row to lock), never changed."""
+
     __tablename__ = "audit_entry"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -39,16 +44,25 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     client_ip: Mapped[str | None] = mapped_column(String(64))
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # The chain position; unique so that two concurrent writers cannot both extend the same link.
-    seq: Mapped[int] = mapped_column(BigId, unique=True)
     note: Mapped[str | None] = mapped_column(Text)
 
 
-def _canonical(entry: AuditEntry) -> bytes:
+class AuditSeal(Base):
+    """An entry's place in the hash chain: seq (1, 2, 3 … in sealing order), the previous link and
+    the hash over the entry's content, its seq and that link. Appended by `seal`, never changed."""
+
+    __tablename__ = "audit_seal"
+
+    entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("audit_entry.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigId, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def _canonical(entry: AuditEntry, seq: int, prev: str) -> bytes:
     payload = {
-        "seq": entry.seq,
+        "seq": seq,
         "at": entry.at.isoformat(),
         "actor": entry.actor,
         "action": entry.action,
@@ -58,7 +72,7 @@ def _canonical(entry: AuditEntry) -> bytes:
         "after": entry.after,
         "client_ip": entry.client_ip,
         "note": entry.note,
-        "prev": entry.prev_hash,
+        "prev": prev,
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
     return text.encode()
@@ -74,25 +88,49 @@ def record(session: Session, *, actor: str | None, action: str, entity_type: str
            client_ip: str | None = None, note: str | None = None) -> AuditEntry:
     """Append one entry in the caller's transaction (a rolled-back change leaves no audit row).
 
-    The head row is locked until the caller's transaction ends, so concurrent writers wait their
-    turn (PostgreSQL row lock; SQLite serialises writers anyway). Call it last in a use case so
-    the lock is held briefly.
-    """
+    Nothing is locked: concurrent writers append side by side, and `seal` chains the committed
+    entries in one order afterwards (the worker runs it every few seconds). Flushes the unit of
+    work, as the callers expect: the changes' versions and ids are final when it returns."""
+    entry = AuditEntry(at=clock.now(), actor=actor, action=action, entity_type=entity_type,
+                       entity_id=str(entity_id), before=_jsonable(before), after=_jsonable(after),
+                       client_ip=client_ip, note=note)
+    session.add(entry)
     session.flush()
+    return entry
+
+
+def seal(session: Session, *, batch: int = 5000) -> int:
+    """Chain the committed entries not sealed yet, oldest first; returns how many were sealed.
+
+    Entries that commit late (an id lower than some already sealed) are sealed in a later round:
+    the chain's order is the sealing order (seq), not the id order."""
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
-    seq, prev = head.seq + 1, head.hash
-    at = clock.now()
-    entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, entity_type=entity_type,
-                       entity_id=str(entity_id), before=_jsonable(before), after=_jsonable(after),
-                       client_ip=client_ip, prev_hash=prev, note=note)
-    entry.hash = hashlib.sha256(_canonical(entry)).hexdigest()
-    head.seq, head.hash = seq, entry.hash
-    session.add(entry)
+    now = clock.now()
+    unsealed = session.scalars(
+        select(AuditEntry)
+        .outerjoin(AuditSeal, AuditSeal.entry_id == AuditEntry.id)
+        .where(AuditSeal.entry_id.is_(None), AuditEntry.at >= now - SEAL_LOOKBACK)
+        .order_by(AuditEntry.id)
+        .limit(batch)
+    ).all()
+    for entry in unsealed:
+        seq = head.seq + 1
+        digest = hashlib.sha256(_canonical(entry, seq, head.hash)).hexdigest()
+        session.add(AuditSeal(entry_id=entry.id, seq=seq, prev_hash=head.hash, hash=digest, sealed_at=now))
+        head.seq, head.hash = seq, digest
     session.flush()
-    return entry
+    return len(unsealed)
+
+
+def seal_all(session: Session) -> int:
+    """Seal until nothing is left (the CLI's verify, tests)."""
+    total = 0
+    while n := seal(session):
+        total += n
+    return total
 
 
 @dataclass(frozen=True)
@@ -101,39 +139,53 @@ class VerifyResult:
     checked: int
     first_bad_seq: int | None = None
     reason: str = ""
+    unsealed: int = 0  # entries not yet in the chain (the sealer has not come round to them)
 
 
 def verify(session: Session, *, batch: int = 5000) -> VerifyResult:
-    """Recompute the chain; report the first entry whose content or link does not match."""
+    """Recompute the chain; report the first link whose entry, content or predecessor does not match."""
     prev = GENESIS
     expected_seq = 1
     checked = 0
     last_seq = 0
     while True:
-        rows = session.scalars(
-            select(AuditEntry).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(batch)
+        rows = session.execute(
+            select(AuditSeal, AuditEntry)
+            .outerjoin(AuditEntry, AuditEntry.id == AuditSeal.entry_id)
+            .where(AuditSeal.seq > last_seq)
+            .order_by(AuditSeal.seq)
+            .limit(batch)
         ).all()
         if not rows:
-            return VerifyResult(True, checked)
-        for entry in rows:
-            if entry.seq != expected_seq:
-                return VerifyResult(False, checked, expected_seq, f"entry {expected_seq} is missing")
-            if entry.prev_hash != prev:
-                return VerifyResult(False, checked, entry.seq, "link to the previous entry is broken")
-            if hashlib.sha256(_canonical(entry)).hexdigest() != entry.hash:
-                return VerifyResult(False, checked, entry.seq, "content does not match its hash")
-            prev = entry.hash
+            unsealed = session.scalar(
+                select(func.count()).select_from(AuditEntry)
+                .outerjoin(AuditSeal, AuditSeal.entry_id == AuditEntry.id)
+                .where(AuditSeal.entry_id.is_(None))
+            )
+            return VerifyResult(True, checked, unsealed=int(unsealed or 0))
+        for link, entry in rows:
+            if link.seq != expected_seq:
+                return VerifyResult(False, checked, expected_seq, f"link {expected_seq} is missing")
+            if entry is None:
+                return VerifyResult(False, checked, link.seq, "the entry of this link is missing")
+            if link.prev_hash != prev:
+                return VerifyResult(False, checked, link.seq, "link to the previous entry is broken")
+            if hashlib.sha256(_canonical(entry, link.seq, prev)).hexdigest() != link.hash:
+                return VerifyResult(False, checked, link.seq, "content does not match its hash")
+            prev = link.hash
             expected_seq += 1
             checked += 1
-            last_seq = entry.seq
+            last_seq = link.seq
         session.expunge_all()
 
 
 @event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditSeal, "before_update")
 def _refuse_update(*_: Any) -> None:
     raise RuntimeError("audit entries are append-only")
 
 
 @event.listens_for(AuditEntry, "before_delete")
+@event.listens_for(AuditSeal, "before_delete")
 def _refuse_delete(*_: Any) -> None:
     raise RuntimeError("audit entries are append-only")

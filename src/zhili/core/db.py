@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+import anyio.to_thread
+from fastapi import Depends, Request
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import sessionmaker as SessionMaker
 from sqlalchemy.types import TypeDecorator
+
+from zhili.core.errors import Busy
 
 # One naming convention so that Alembic (and SQLite batch mode) can name every constraint.
 NAMING_CONVENTION = {
@@ -57,16 +63,35 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+# SQLite keeps one writer at a time. Within a process, writers queue on this lock instead of in
+# SQLite's busy handler, which sleeps in growing steps and, with dozens of threads, gives up with
+# "database is locked" (other processes still wait in the busy handler, as before).
+WRITE_LOCK_SECONDS = 30.0
+READ_ONLY = "zhili_read_only"  # execution option and session.info key of read-only units of work
+SAFE_METHODS = frozenset({"GET", "HEAD"})  # their requests read only
+# Requests using the database at once per process: below anyio's 40 worker threads and the pools'
+# connections (SQLite 10 + 30, PostgreSQL 10 + 20), leaving room for jobs and a second unit of work.
+REQUESTS_IN_FLIGHT = 16
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
-        _tune_sqlite(engine)
-        return engine
-    return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # One connection per worker thread (anyio's default limit is 40): writers wait on the
+        # process lock holding their connection, and readers must still find one.
+        engine = create_engine(url, echo=echo, pool_size=10, max_overflow=30,
+                               connect_args={"check_same_thread": False, "timeout": WRITE_LOCK_SECONDS})
+        _tune_sqlite(engine, threading.Lock())
+    else:
+        engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    _guard_read_only(engine)
+    return engine
 
 
-def _tune_sqlite(engine: Engine) -> None:
-    """Foreign keys on, WAL, and SQLAlchemy's recipe so that SAVEPOINT and BEGIN behave (pysqlite)."""
+def _tune_sqlite(engine: Engine, write_lock: threading.Lock) -> None:
+    """Foreign keys on, WAL, SQLAlchemy's recipe so that SAVEPOINT and BEGIN behave (pysqlite), and
+    one writer at a time per process: read-only units of work BEGIN (deferred: a snapshot, no lock);
+    the others take the process lock, then BEGIN IMMEDIATE, and give the lock back when their
+    connection returns to the pool (after COMMIT or ROLLBACK)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -79,19 +104,82 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock at once: two writers queue instead of failing on upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+            return
+        record = conn.connection._connection_record
+        if not record.info.get("write_lock"):
+            if not write_lock.acquire(timeout=WRITE_LOCK_SECONDS):
+                raise Busy("The database is busy with other changes; nothing was saved, please retry.")
+            record.info["write_lock"] = True
+        try:
+            # IMMEDIATE takes SQLite's write lock at once: against other processes, two writers
+            # queue in the busy handler instead of failing on upgrade.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(record)
+            raise
+
+    def _release(record: Any) -> None:
+        if record is not None and record.info.pop("write_lock", False):
+            write_lock.release()
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        _release(record)
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_conn: Any, record: Any, _exc: Any) -> None:
+        _release(record)
+
+
+def _guard_read_only(engine: Engine) -> None:
+    """A read-only unit of work (a GET request) that tries to change data is a programming error:
+    on SQLite its deferred transaction could not safely become a writer."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _no_writes(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any,
+                   _executemany: bool) -> None:
+        if conn.get_execution_options().get(READ_ONLY) and statement.lstrip()[:7].upper().startswith(
+            ("INSERT", "UPDATE", "DELETE", "REPLACE")
+        ):
+            raise ReadOnlyViolation(f"a read-only unit of work tried to write: {statement[:120]}")
+
+
+class ReadOnlyViolation(RuntimeError):
+    """Raised when a read-only unit of work (a GET request) issues INSERT, UPDATE or DELETE."""
+
+
+@event.listens_for(Session, "before_flush")
+def _no_flush_when_read_only(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(READ_ONLY) and (session.new or session.deleted or session.dirty):
+        changed = next(iter([*session.new, *session.deleted, *session.dirty]))
+        raise ReadOnlyViolation(f"a read-only unit of work tried to change {type(changed).__name__}")
 
 
 @dataclass
 class Database:
     engine: Engine
-    sessionmaker: sessionmaker[Session]
+    sessionmaker: SessionMaker[Session]
+    read_sessionmaker: SessionMaker[Session]
+    # See request_turn: requests in flight at once, and (SQLite) the write requests' one turn.
+    request_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(REQUESTS_IN_FLIGHT))
+    writer_turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False) -> Database:
-        engine = make_engine(url, echo=echo)
-        return cls(engine, sessionmaker(engine, expire_on_commit=False, autoflush=True))
+        return cls.of(make_engine(url, echo=echo))
+
+    @classmethod
+    def of(cls, engine: Engine) -> Database:
+        """Sessions that may write, and read-only ones (GET requests): on SQLite the latter read a
+        snapshot without waiting for writers; on both databases a write through them is refused."""
+        return cls(
+            engine,
+            sessionmaker(engine, expire_on_commit=False, autoflush=True),
+            sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False,
+                         autoflush=True, info={READ_ONLY: True}),
+        )
 
     @contextmanager
     def session_scope(self) -> Iterator[Session]:
@@ -111,18 +199,54 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def request_turn(request: Request) -> AsyncIterator[None]:
+    """A request's place among those using the database, taken in the event loop, not in a thread.
+
+    Sync routes run their dependencies and body in separate hops through a pool of worker threads
+    (40 by default), and the unit of work commits in a hop of its own. A request waiting *in a
+    thread* for a pooled connection, a row lock or SQLite's write lock holds that thread, so with
+    enough of them waiting, the request they wait for finds no thread to finish in: a deadlock
+    until a timeout. Here they wait without a thread: at most `Database.request_slots` requests
+    are in flight (fewer than the worker threads and the pooled connections), and on SQLite one
+    write request at a time."""
+    db: Database = request.app.state.db
+    async with db.request_slots:
+        if request.method in SAFE_METHODS or not db.is_sqlite:
+            yield
+            return
+        async with db.writer_turn:
+            yield
+
+
+async def get_session(
+    request: Request, _turn: Annotated[None, Depends(request_turn, scope="function")]
+) -> AsyncIterator[Session]:
     """The request's unit of work: committed before the response is sent, rolled back on error.
 
     Registered with `Depends(get_session, scope="function")` so the commit happens inside the
     handler's dependency scope; a commit-time IntegrityError therefore becomes an error response.
+    Opening a session does no I/O, so it happens in the event loop; the end (COMMIT or ROLLBACK,
+    then giving the connection back) is one trip through a worker thread.
     """
     db: Database = request.app.state.db
-    session = db.sessionmaker()
+    # GET and HEAD are safe methods: their unit of work reads only (see Database.of).
+    makers = db.read_sessionmaker if request.method in SAFE_METHODS else db.sessionmaker
+    session = makers()
     session.info["request"] = request
     try:
         yield session
-        session.commit()
+    except BaseException:
+        await anyio.to_thread.run_sync(_end, session, False)
+        raise
+    await anyio.to_thread.run_sync(_end, session, True)
+
+
+def _end(session: Session, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     except BaseException:
         session.rollback()
         raise

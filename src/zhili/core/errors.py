@@ -74,3 +74,11 @@ class TooManyAttempts(DomainError):
     status_code = 429
     title = "Too many attempts"
     code = "too_many_attempts"
+
+
+class Busy(DomainError):
+    """The store could not take the caller's write in time; nothing was changed, retrying is safe."""
+
+    status_code = 503
+    title = "Busy"
+    code = "busy"

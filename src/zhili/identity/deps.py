@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,7 +10,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.orm import Session
 
 from zhili.core import security
-from zhili.core.db import get_session
+from zhili.core.db import READ_ONLY, Database, get_session
 from zhili.core.errors import NotAuthenticated, NotPermitted
 from zhili.core.web import t, wants_json
 from zhili.identity import service
@@ -60,13 +60,16 @@ def _resolve(
 ) -> User | None:
     settings = request.app.state.settings
     if bearer is not None:
-        user = service.user_for_api_token(session, bearer.credentials)
-        if user is None:
+        found = service.api_token_in_use(session, bearer.credentials)
+        if found is None:
             raise NotAuthenticated("The API token is unknown, expired or revoked.")
+        token_user, token_row = found
+        if service.token_use_is_stale(token_row):
+            _note_token_use(request, session, token_row.id)
         # Programs set the header themselves; a browser never sends it cross-site, so no CSRF check.
-        request.state.user = UserView.of(user)
+        request.state.user = UserView.of(token_user)
         request.state.auth = "bearer"
-        return user
+        return token_user
     if not cookie:
         return None
     user = service.user_for_session_token(session, cookie)
@@ -84,6 +87,16 @@ def _resolve(
             )
         )
     return user
+
+
+def _note_token_use(request: Request, session: Session, token_id: int) -> None:
+    """Notes a token's use (at most once a minute); a read-only request does so in a write of its own."""
+    if not session.info.get(READ_ONLY):
+        service.note_api_token_use(session, token_id)
+        return
+    db: Database = request.app.state.db
+    with db.session_scope() as writer:
+        service.note_api_token_use(writer, token_id)
 
 
 def current_user(
@@ -114,7 +127,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
-def require(*perms: str) -> Callable[..., User]:
+def require(*perms: str) -> Callable[..., Awaitable[User]]:
     """A dependency that yields the current user if they hold every permission named.
 
     Unknown names fail here, at import: a misspelt permission would otherwise lock everyone out.
@@ -123,7 +136,7 @@ def require(*perms: str) -> Callable[..., User]:
     if unknown:
         raise ValueError(f"unknown permission(s) {unknown}: add them to zhili.identity.permissions")
 
-    def _guard(request: Request, user: CurrentUser) -> User:
+    async def _guard(request: Request, user: CurrentUser) -> User:  # in the loop: no thread hop
         missing = [p for p in perms if not user.has(p)]
         if missing:
             names = ", ".join(f"'{p}'" for p in missing)

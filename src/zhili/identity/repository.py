@@ -104,6 +104,6 @@ def audit_page(session: Session, *, page: int, per_page: int) -> tuple[Sequence[
     """Newest first; returns the page's rows and the total count."""
     total = int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
     rows = session.scalars(
-        select(AuditEntry).order_by(AuditEntry.seq.desc()).offset((page - 1) * per_page).limit(per_page)
+        select(AuditEntry).order_by(AuditEntry.id.desc()).offset((page - 1) * per_page).limit(per_page)
     ).all()
     return rows, total

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from zhili.core import audit, clock, security
@@ -258,17 +259,33 @@ def user_for_session_token(session: Session, token: str) -> User | None:
 
 
 def user_for_api_token(session: Session, token: str) -> User | None:
-    """The active user behind a live, unrevoked bearer token; None otherwise."""
+    """The active user behind a live, unrevoked bearer token; None otherwise (notes the use)."""
+    found = api_token_in_use(session, token)
+    if found is None:
+        return None
+    user, row = found
+    if token_use_is_stale(row):
+        note_api_token_use(session, row.id)
+    return user
+
+
+def api_token_in_use(session: Session, token: str) -> tuple[User, ApiToken] | None:
+    """(user, token row) for a live, unrevoked token of an active user; reads only."""
     row = repository.api_token_by_digest(session, security.token_digest(token))
-    now = clock.now()
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
         return None
     user = repository.get_user(session, row.user_id)
     if user is None or not user.is_active:
         return None
-    if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
-        row.last_used_at = now
-    return user
+    return user, row
+
+
+def token_use_is_stale(row: ApiToken) -> bool:
+    return row.last_used_at is None or clock.now() - row.last_used_at > _LAST_USED_RESOLUTION
+
+
+def note_api_token_use(session: Session, token_id: int) -> None:
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=clock.now()))
 
 
 def issue_api_token(

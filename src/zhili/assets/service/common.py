@@ -150,7 +150,7 @@ class CellDeltas:
 
     def __init__(self) -> None:
         self.deltas: dict[repository.CellKey, list[float]] = defaultdict(lambda: [0.0] * 7)
-        self._status_pos = {s: i for i, s in enumerate(STATUSES)}
+        self._status_pos: dict[str, int] = {s: i for i, s in enumerate(STATUSES)}
 
     def add_many(
         self,
@@ -163,15 +163,28 @@ class CellDeltas:
         point_cells: list[dict[int, str]] | None = None,
     ) -> None:
         ladders = point_cells if point_cells is not None else cells.point_cells(lons, lats)
-        for point, lon, lat, street, klass, status in zip(
+        # Points that share their finest cell, street, class and status are summed first: each
+        # group then touches the keys of its resolutions once, not once per point.
+        finest = cells.RESOLUTIONS[-1]
+        groups: dict[tuple[str, str, str, str], list[Any]] = {}
+        for ladder, lon, lat, street, klass, status in zip(
             ladders, lons, lats, streets, classes, statuses, strict=True
         ):
+            key = (ladder[finest], street, klass, status)
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [ladder, 1, lon, lat]
+            else:
+                group[1] += 1
+                group[2] += lon
+                group[3] += lat
+        for (_cell, street, klass, status), (ladder, n, sum_lon, sum_lat) in groups.items():
             pos = self._status_pos[status]
-            for res, cell in point.items():
+            for res, cell in ladder.items():
                 vals = self.deltas[(res, cell, street, klass)]
-                vals[pos] += sign
-                vals[5] += sign * lon
-                vals[6] += sign * lat
+                vals[pos] += sign * n
+                vals[5] += sign * sum_lon
+                vals[6] += sign * sum_lat
 
     def add(self, c: Component, sign: int) -> None:
         self.add_many([c.lon], [c.lat], [c.street_code], [c.class_code], [c.status], sign)

@@ -23,7 +23,7 @@ from zhili.cases.evaluation.indicators import (
     evaluation_settings,
     ratio,
 )
-from zhili.cases.models import CaseRecord
+from zhili.cases.models import CaseEvaluationFact, CaseRecord
 from zhili.core import clock
 from zhili.core.errors import Invalid
 from zhili.identity.models import User as UserAccount
@@ -103,11 +103,11 @@ def compute(
     scope = queries.scope_of(user)
     rows: list[IndicatorRow] = []
     if group_by == "street":
-        data = queries.case_aggregates(session, CaseRecord.street_code, period, scope)
+        data = queries.case_aggregates(session, CaseEvaluationFact.street_code, period, scope)
         areas = org_repository.areas_by_codes(session, list(data))
         rows = [_row(group_by, k, areas[k].name if k in areas else k, v) for k, v in data.items()]
     elif group_by == "department":
-        data = queries.case_aggregates(session, CaseRecord.department_id, period, scope)
+        data = queries.case_aggregates(session, CaseEvaluationFact.department_id, period, scope)
         depts = {d.id: d for d in org_repository.departments(session, active_only=False)}
         for k, v in data.items():
             dept = depts.get(k)
@@ -118,7 +118,7 @@ def compute(
         names = {int(i): str(nm) for i, nm in found}
         rows = [_row(group_by, str(k), names.get(k, str(k)), v) for k, v in data.items()]
     else:
-        posts = queries.post_aggregates(session, period, scope)
+        posts = queries.post_aggregates(session, period, queries.scope_of(user, CaseRecord))
         ids = sorted({uid for _, uid in posts})
         found_users = session.execute(
             select(UserAccount.id, UserAccount.username, UserAccount.display_name)

@@ -1,7 +1,8 @@
-"""`zhili bench evaluation`: 1,000,000 synthetic cases of a year, then compute() by street and department."""
+"""`zhili bench evaluation`: 1,000,000 synthetic cases of a year, then compute() by each grouping."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from datetime import datetime
@@ -47,7 +48,9 @@ def bench_evaluation(database_url: str | None, n: int = N_CASES, rounds: int = 3
             top = max(rows, key=lambda r: r.reported or r.to_handle or 0, default=None)
             sample = (f"e.g. {top.name}: reported {top.reported}, to close {top.to_close}, "
                       f"on-time close rate {top.on_time_close_rate or 0:.1%}") if top else ""
+            load = os.getloadavg()[0]  # a shared machine: the figures mean little without it
             print(f"compute(group_by={group_by!r:<12}) year: best {min(times):6.2f} s, "
-                  f"worst {max(times):6.2f} s over {rounds} runs, {len(rows)} rows  {sample}")
+                  f"worst {max(times):6.2f} s over {rounds} runs (load {load:.1f}), {len(rows)} rows  "
+                  f"{sample}")
         print("target: street and department <= 2 s")
         db.engine.dispose()

@@ -1,34 +1,31 @@
 """Assets queries: components in the caller's street scope, history, serial counters and the map's cells.
 
 Scope has one home here: every list, detail, map and export query takes the street codes the user
-is limited to (`None` = the whole district, from zhili.identity.scope.street_codes_for).
+is limited to (`None` = the whole district, from zhili.identity.scope.street_codes_for). The bulk
+writes of imports and the demo are in bulk.py, re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import (
-    JSON,
-    ColumnElement,
-    Select,
-    case,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Select, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import Table
 
 from zhili.assets.models import Component, ComponentCell, ComponentSerial, ComponentVersion
+from zhili.assets.repository.bulk import CELL_VALUE_COLUMNS as CELL_VALUE_COLUMNS
+from zhili.assets.repository.bulk import CellKey as CellKey
+from zhili.assets.repository.bulk import apply_cell_deltas as apply_cell_deltas
+from zhili.assets.repository.bulk import copy_rows as copy_rows
+from zhili.assets.repository.bulk import insert_many as insert_many
+from zhili.assets.repository.bulk import insert_tuples as insert_tuples
+from zhili.assets.repository.bulk import max_component_id as max_component_id
+from zhili.assets.repository.bulk import next_component_ids as next_component_ids
+from zhili.assets.repository.bulk import tune_for_bulk as tune_for_bulk
 from zhili.assets.schemas import ComponentFilters
 from zhili.assets.states import STATUSES
 
@@ -152,12 +149,6 @@ def version_at(session: Session, component_id: int, when: datetime) -> Component
     ).one_or_none()
 
 
-def tune_for_bulk(session: Session) -> None:
-    """A larger SQLite page cache for this connection: bulk writes into big indexes stay in memory."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("PRAGMA cache_size=-65536"))  # 64 MB
-
-
 # --- serials ---------------------------------------------------------------------------------------
 
 
@@ -203,145 +194,6 @@ def raise_serial_floor(session: Session, class_code: str, serial: int, district:
         .where(table.c.class_code == class_code)
         .values(last_serial=case((table.c.last_serial < serial, serial), else_=table.c.last_serial))
     )
-
-
-# --- the map's cell summary ------------------------------------------------------------------------
-
-CellKey = tuple[int, str, str, str]  # res, cell, street_code, class_code
-CELL_VALUE_COLUMNS = (*(f"n_{s}" for s in STATUSES), "sum_lon", "sum_lat")
-
-
-def apply_cell_deltas(session: Session, deltas: dict[CellKey, list[float]]) -> None:
-    """Add counts (and coordinate sums) to the cells, creating rows as needed: one upsert per key.
-
-    Deltas add to what is stored (n = n + delta), so concurrent writers never lose each other's counts.
-    """
-    rows = [
-        {
-            "res": k[0],
-            "cell": k[1],
-            "street_code": k[2],
-            "class_code": k[3],
-            **{
-                col: (int(v) if col.startswith("n_") else float(v))
-                for col, v in zip(CELL_VALUE_COLUMNS, vals, strict=True)
-            },
-        }
-        for k, vals in deltas.items()
-        if any(vals)
-    ]
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    table = cast(Table, ComponentCell.__table__)  # Core, not the ORM bulk path: far less per-row work
-    rows.sort(key=lambda r: (r["res"], r["cell"], r["street_code"], r["class_code"]))  # lock order
-    if dialect == "postgresql" and len(rows) > 200:
-        _upsert_cells_by_copy(session, rows)
-        return
-    if dialect == "sqlite":
-        updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in CELL_VALUE_COLUMNS)
-        insert_many(
-            session,
-            table,
-            rows,
-            suffix=f" ON CONFLICT (res, cell, street_code, class_code) DO UPDATE SET {updates}",
-        )
-        return
-    ins: Any = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["res", "cell", "street_code", "class_code"],
-        set_={col: table.c[col] + ins.excluded[col] for col in CELL_VALUE_COLUMNS},
-    )
-    for i in range(0, len(rows), 5000):
-        session.execute(stmt, rows[i : i + 5000])
-
-
-def _upsert_cells_by_copy(session: Session, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: COPY the deltas into a temporary table, then one INSERT … ON CONFLICT from it."""
-    columns = ["res", "cell", "street_code", "class_code", *CELL_VALUE_COLUMNS]
-    session.execute(
-        text(
-            "CREATE TEMP TABLE IF NOT EXISTS component_cell_delta "
-            "(LIKE component_cell INCLUDING DEFAULTS) ON COMMIT DROP"
-        )
-    )
-    copy_rows(session, "component_cell_delta", columns, ([r[c] for c in columns] for r in rows))
-    updates = ", ".join(f"{c} = component_cell.{c} + excluded.{c}" for c in CELL_VALUE_COLUMNS)
-    names = ", ".join(columns)
-    session.execute(
-        text(
-            f"INSERT INTO component_cell ({names}) SELECT {names} FROM component_cell_delta "  # noqa: S608 - fixed names
-            f"ORDER BY res, cell, street_code, class_code "
-            f"ON CONFLICT (res, cell, street_code, class_code) DO UPDATE SET {updates}"
-        )
-    )
-    session.execute(text("TRUNCATE component_cell_delta"))
-
-
-def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]], *, suffix: str = "") -> None:
-    """SQLite: one driver-level executemany of rows (dicts with the same keys), values converted by the
-    columns' own bind processors, so they are stored exactly as the ORM would store them. SQLAlchemy's
-    per-row parameter handling cost more than SQLite's insert itself."""
-    if not rows:
-        return
-    conn = session.connection()
-    dialect = conn.dialect
-    columns = list(rows[0])
-    processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-    # Dates and timestamps repeat (one `now` per import): convert each distinct value once.
-    memo: list[dict[Any, Any] | None] = [
-        None if p is None or isinstance(table.c[c].type, JSON) else {}
-        for c, p in zip(columns, processors, strict=True)
-    ]
-    converters = [_converter(p, m) for p, m in zip(processors, memo, strict=True)]
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - names from the table
-        f"VALUES ({', '.join('?' for _ in columns)}){suffix}"
-    )
-    for i in range(0, len(rows), 10_000):
-        batch = rows[i : i + 10_000]
-        # Column by column, then zipped into rows: a fraction of the interpreter work of row by row.
-        values = [
-            [r[c] for r in batch] if conv is None else [conv(r[c]) for r in batch]
-            for c, conv in zip(columns, converters, strict=True)
-        ]
-        conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
-
-
-def _converter(processor: Any, memo: dict[Any, Any] | None) -> Any:
-    if processor is None:
-        return None
-    if memo is None:
-        return lambda v: None if v is None else processor(v)
-
-    def convert(v: Any) -> Any:
-        if v is None:
-            return None
-        found = memo.get(v, memo)
-        if found is memo:
-            found = memo[v] = processor(v)
-        return found
-
-    return convert
-
-
-def next_component_ids(session: Session, n: int) -> list[int]:
-    """PostgreSQL: `n` fresh ids from component.id's sequence (in increasing order), for a COPY."""
-    return list(
-        session.scalars(
-            text("SELECT nextval(pg_get_serial_sequence('component', 'id')) FROM generate_series(1, :n)"),
-            {"n": n},
-        )
-    )
-
-
-def copy_rows(session: Session, table: str, columns: list[str], rows: Iterable[list[Any]]) -> None:
-    """PostgreSQL's COPY FROM STDIN on the session's own connection (same transaction), instead of one
-    round trip per row. JSON values must come already encoded as text."""
-    dbapi: Any = session.connection().connection.dbapi_connection  # a psycopg 3 Connection
-    with dbapi.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def _total(statuses: Sequence[str]) -> ColumnElement[Any]:
