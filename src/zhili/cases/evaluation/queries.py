@@ -187,8 +187,9 @@ def case_aggregates(session: Session, key: Any, p: Period, scope: Cond) -> dict[
         .group_by(key, F.facts)
     )
     for k, facts, n, n_due, *seconds in _run(session, whole, dialect):
-        _add(counts, k, int(facts), int(n) - int(n_due), seconds)
-        _add(counts, k, int(facts) | DUE_PASSED, int(n_due))
+        _add(counts, k, facts, n - n_due, seconds)
+        if n_due:
+            _add(counts, k, facts | DUE_PASSED, n_due)
     durations = [col.label(f"d{i}") for i, (_, col, _, _) in enumerate(AVERAGES)]
     rows = select(key.label("k"), mask_sql(p).label("m"), *durations).where(
         scope, key.is_not(None), ~inside(p), relevant(p)
@@ -199,7 +200,7 @@ def case_aggregates(session: Session, key: Any, p: Period, scope: Cond) -> dict[
     sub_sums = [func.sum(sub.c[d.name]) for d in durations]
     split = select(sub.c.k, sub.c.m, func.count(), *sub_sums).group_by(sub.c.k, sub.c.m)
     for k, m, n, *seconds in _run(session, split, dialect):
-        _add(counts, k, int(m), int(n), seconds)
+        _add(counts, k, m, n, seconds)
     return _tally(counts)
 
 
