@@ -17,33 +17,23 @@ from sqlalchemy.orm import Session
 from zhili.assets import cells, ids, repository
 from zhili.assets.models import Component, ComponentVersion
 from zhili.assets.service import bulk
-from zhili.assets.service.common import CellDeltas, Reference, diff, jsonable_state, state_of
+from zhili.assets.service.common import (
+    STATE_FIELDS,
+    CellDeltas,
+    Reference,
+    diff,
+    jsonable_state,
+    state_of,
+)
 from zhili.assets.service.importing.checks import Row, day_of
 from zhili.assets.service.importing.report import ImportReport
 from zhili.core import clock
 
 # About 40 MB of pending cell counts; past that they are written and summing starts again.
 MAX_PENDING_CELL_KEYS = 100_000
-# Fields an import may set; a column missing from the file leaves that field as it is.
-_UPDATABLE = (
-    "name",
-    "department_code",
-    "owner",
-    "maintainer",
-    "status",
-    "lon",
-    "lat",
-    "grid_code",
-    "community_code",
-    "street_code",
-    "address",
-    "initial_date",
-    "changed_date",
-    "data_source",
-    "accuracy",
-    "attributes",
-    "notes",
-)
+# Fields an import may set (a column missing from the file leaves the field as it is): the kept state
+# but the identity (ID, legacy ID, class) and the photos, which an import file does not carry.
+_UPDATABLE = tuple(f for f in STATE_FIELDS if f not in ("code", "legacy_code", "class_code", "photos"))
 _CHANGEABLE_COLUMNS = (
     "name",
     "owner",
