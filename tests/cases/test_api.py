@@ -299,6 +299,18 @@ def test_prefer_return_minimal_answers_with_the_list_item(client, h, session, at
     )
 
 
+def test_a_minimal_report_answers_with_the_list_item_and_opens_the_same_case(client, h, session, at) -> None:
+    lon, lat = inspector_spot(session)
+    body = {"source": "inspector", "class_kind": "matter", "class_code": "06010", "lon": lon, "lat": lat,
+            "address": "白云区某路 1 号", "description": "路边有暴露垃圾"}
+    resp = client.post(f"{API}/cases", json=body, headers={**h("inspector"), "Prefer": "return=minimal"})
+    assert resp.status_code == 201, resp.text
+    item = resp.json()
+    assert "timeline" not in item and item["status"] == "to_register"
+    full = client.get(f"{API}/cases/{item['number']}", headers=h("inspector")).json()
+    assert full["version"] == item["version"] and [e["action"] for e in full["timeline"]] == ["report"]
+
+
 def test_every_action_is_audited_with_the_caller(client, h, session, at) -> None:
     case = report(client, h, session).json()
     action(client, h, "shift_leader", case, "register", standard_id=standard(session))

@@ -90,6 +90,13 @@ async def _action_guard(action: CaseAction, user: CurrentUser) -> User:
 ActionUser = Annotated[User, Depends(_action_guard)]
 
 
+PreferHeader = Annotated[str | None, Header(description="return=minimal: answer with the list item")]
+
+
+def _wants_minimal(prefer: str | None) -> bool:
+    return "return=minimal" in (prefer or "").replace(" ", "")
+
+
 def _answer(status: int, body: dict[str, Any], replayed: bool) -> JSONResponse:
     return JSONResponse(
         body, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None
@@ -112,11 +119,18 @@ def report(
     user: Reporter,
     cfg: Config,
     key: IdempotencyKey = None,
+    prefer: PreferHeader = None,
 ) -> JSONResponse:
-    """Open a case (inspector, public, 12345 hotline, video/AI, leader, department, self-handled)."""
+    """Open a case (inspector, public, 12345 hotline, video/AI, leader, department, self-handled).
+
+    `Prefer: return=minimal` (RFC 7240) answers with the list item instead of the full detail.
+    """
+    minimal = _wants_minimal(prefer)
 
     def produce() -> tuple[int, dict[str, Any]]:
         case = intake.report_case(session, user, data, cfg, client_ip=client_ip(request))
+        if minimal:  # the new case without timeline, evidence and tasks: three queries fewer
+            return 201, views.list_item(case, clock.now(), "wgs84").model_dump(mode="json")
         detail = views.case_detail(session, user, case, cfg, clock.now(), "wgs84")
         return 201, detail.model_dump(mode="json")
 
@@ -189,13 +203,13 @@ def act(
     cfg: Config,
     key: IdempotencyKey = None,
     crs: CrsParam = "wgs84",
-    prefer: Annotated[str | None, Header(description="return=minimal: answer with the list item")] = None,
+    prefer: PreferHeader = None,
 ) -> JSONResponse:
     """Apply one named action with the `version` read; see ActionFields for what each action needs.
 
     `Prefer: return=minimal` (RFC 7240) answers with the list item instead of the full detail.
     """
-    minimal = "return=minimal" in (prefer or "").replace(" ", "")
+    minimal = _wants_minimal(prefer)
 
     def produce() -> tuple[int, dict[str, Any]]:
         fields = form.model_dump(exclude={"version"})

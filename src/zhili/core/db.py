@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm import sessionmaker as SessionMaker
 from sqlalchemy.types import TypeDecorator
@@ -70,8 +72,11 @@ WRITE_LOCK_SECONDS = 30.0
 READ_ONLY = "zhili_read_only"  # execution option and session.info key of read-only units of work
 SAFE_METHODS = frozenset({"GET", "HEAD"})  # their requests read only
 # Requests using the database at once per process: below anyio's 40 worker threads and the pools'
-# connections (SQLite 10 + 30, PostgreSQL 10 + 20), leaving room for jobs and a second unit of work.
+# connections (10 + 30 on both), leaving room for jobs and a second, short unit of work per request
+# (a case number on PostgreSQL, a token's last use).
 REQUESTS_IN_FLIGHT = 16
+# A pooled PostgreSQL connection idle this long is pinged before use (see _ping_when_idle).
+PING_AFTER_IDLE_SECONDS = 2.0
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -82,9 +87,33 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
                                connect_args={"check_same_thread": False, "timeout": WRITE_LOCK_SECONDS})
         _tune_sqlite(engine, threading.Lock())
     else:
-        engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = create_engine(url, echo=echo, pool_size=10, max_overflow=30)
+        _ping_when_idle(engine)
     _guard_read_only(engine)
     return engine
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Pessimistic disconnect handling for a server database, without a round trip per request: a
+    pooled connection that has sat idle for `idle_seconds` is pinged before it is handed out, and a
+    dead one is replaced (the pool retries). One just returned by a request is taken as alive, as a
+    failure there would be noticed and the connection invalidated anyway."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"pooled connection is dead: {exc}") from exc
+        if not alive:
+            raise DisconnectionError("pooled connection did not answer the ping")
 
 
 def _tune_sqlite(engine: Engine, write_lock: threading.Lock) -> None:

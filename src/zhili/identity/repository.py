@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import Boolean, Integer, String, column, func, select, table
 from sqlalchemy.orm import Session
@@ -41,8 +42,23 @@ def session_by_digest(session: Session, digest: str) -> LoginSession | None:
     return session.scalars(select(LoginSession).where(LoginSession.token_digest == digest)).one_or_none()
 
 
-def api_token_by_digest(session: Session, digest: str) -> ApiToken | None:
-    return session.scalars(select(ApiToken).where(ApiToken.token_digest == digest)).one_or_none()
+def session_with_user(session: Session, digest: str) -> tuple[LoginSession, User] | None:
+    """A login session and its user in one query (every browser request asks)."""
+    return _with_user(session, LoginSession, digest)
+
+
+def api_token_with_user(session: Session, digest: str) -> tuple[ApiToken, User] | None:
+    """An API token and its user in one query (every program's request asks)."""
+    return _with_user(session, ApiToken, digest)
+
+
+_Credential = TypeVar("_Credential", LoginSession, ApiToken)
+
+
+def _with_user(session: Session, model: type[_Credential], digest: str) -> tuple[_Credential, User] | None:
+    stmt = select(model, User).join(User, User.id == model.user_id).where(model.token_digest == digest)
+    row = session.execute(stmt).one_or_none()
+    return None if row is None else (row[0], row[1])
 
 
 def get_api_token(session: Session, token_id: int) -> ApiToken | None:

@@ -251,11 +251,13 @@ def end_session(session: Session, token: str, *, client_ip: str | None = None) -
 
 def user_for_session_token(session: Session, token: str) -> User | None:
     """The active user behind a live, unrevoked session token; None otherwise."""
-    row = repository.session_by_digest(session, security.token_digest(token))
-    if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
+    found = repository.session_with_user(session, security.token_digest(token))
+    if found is None:
         return None
-    user = repository.get_user(session, row.user_id)
-    return user if user is not None and user.is_active else None
+    row, user = found
+    if row.revoked_at is not None or row.expires_at <= clock.now():
+        return None
+    return user if user.is_active else None
 
 
 def user_for_api_token(session: Session, token: str) -> User | None:
@@ -271,11 +273,11 @@ def user_for_api_token(session: Session, token: str) -> User | None:
 
 def api_token_in_use(session: Session, token: str) -> tuple[User, ApiToken] | None:
     """(user, token row) for a live, unrevoked token of an active user; reads only."""
-    row = repository.api_token_by_digest(session, security.token_digest(token))
-    if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
+    found = repository.api_token_with_user(session, security.token_digest(token))
+    if found is None:
         return None
-    user = repository.get_user(session, row.user_id)
-    if user is None or not user.is_active:
+    row, user = found
+    if row.revoked_at is not None or row.expires_at <= clock.now() or not user.is_active:
         return None
     return user, row
 

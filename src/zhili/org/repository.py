@@ -102,6 +102,10 @@ def departments(session: Session, *, active_only: bool = True) -> Sequence[Depar
     return session.scalars(stmt).all()
 
 
+def get_department(session: Session, department_id: int) -> Department | None:
+    return session.get(Department, department_id)
+
+
 def department_by_code(session: Session, code: str) -> Department | None:
     return session.scalars(select(Department).where(Department.code == code)).one_or_none()
 

@@ -27,30 +27,10 @@ from zhili.core.db import UTCDateTime
 
 # org's department table, read by name (assets uses org's services, not its models).
 _DEPARTMENT = table("department", column("id"), column("code"))
-# What a caller gives for each new component, in this order (insert_rows takes tuples of them).
-FIELDS = (
-    "code",
-    "legacy_code",
-    "class_code",
-    "name",
-    "department_id",
-    "owner",
-    "maintainer",
-    "status",
-    "lon",
-    "lat",
-    "grid_code",
-    "community_code",
-    "street_code",
-    "address",
-    "initial_date",  # a date, ISO text, or None for the day of the insert
-    "changed_date",
-    "data_source",
-    "accuracy",
-    "photos",  # lists and dicts, encoded here
-    "attributes",
-    "notes",
-)
+# What a caller gives for each new component, in this order (insert_rows takes tuples of them): the
+# fields a version keeps, the department by id. initial_date is a date, ISO text, or None for the
+# day of the insert; lists and dicts (photos, attributes) are encoded here.
+FIELDS = tuple("department_id" if name == "department_code" else name for name in STATE_FIELDS)
 # The component columns written after the id, in this order: the fields, then what follows from them.
 COLUMNS = (*FIELDS, "major_code", "cell", "created_at", "updated_at", "version")
 _fields_of = itemgetter(*FIELDS)

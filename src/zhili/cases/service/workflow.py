@@ -89,11 +89,11 @@ def verify_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     """核实: the inspector has looked on site; `confirmed` says whether the problem is there."""
     _need(f.confirmed, "confirmed", "verify")
     shas = require_evidence(ctx.session, f.evidence)
+    _finish_task(ctx, "verify", bool(f.confirmed))  # its query first: the case's new state is flushed once
     case = ctx.case
     case.verified_at, case.verify_confirmed = ctx.now, f.confirmed
     case.verified_by_staff_id = _staff_id(ctx)
     case.stage_started_at = ctx.now
-    _finish_task(ctx, "verify", bool(f.confirmed))
     attach_evidence(ctx.session, case, shas, "verify", ctx.actor, ctx.now)
     return Outcome(note=f.note, data={"confirmed": f.confirmed, "evidence": shas}, reclock=True)
 
@@ -160,9 +160,8 @@ def dispatch_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     department_id = f.department_id if f.department_id is not None else suggested
     if department_id is None:
         raise Invalid("No department is suggested for this case: name one in 'department_id'.")
-    departments = {d.id: d for d in org_repository.departments(ctx.session)}
-    department = departments.get(department_id)
-    if department is None or not department.handles_cases:
+    department = org_repository.get_department(ctx.session, department_id)
+    if department is None or not department.active or not department.handles_cases:
         raise Invalid(f"Department {department_id} does not exist, is inactive or does not handle cases.")
     if case.handle_limit is None:  # registered cases always carry it; older data might not
         raise Conflict("The case has no handling limit: register it on a standard row first.")
@@ -234,10 +233,10 @@ def check_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     """核查 on site by an inspector: `passed` says whether the 结案条件 is met."""
     _need(f.passed, "passed", "check")
     shas = require_evidence(ctx.session, f.evidence)
+    _finish_task(ctx, "check", bool(f.passed))  # its query first: the case's new state is flushed once
     case = ctx.case
     case.checked_at, case.check_passed = ctx.now, f.passed
     case.checked_by_staff_id = _staff_id(ctx)
-    _finish_task(ctx, "check", bool(f.passed))
     attach_evidence(ctx.session, case, shas, "check", ctx.actor, ctx.now)
     return Outcome(note=f.note, data={"passed": f.passed, "evidence": shas})
 
