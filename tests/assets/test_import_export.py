@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import zipfile
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
+from shapely.geometry import shape
 from sqlalchemy import func, select
 
 from tests.assets.factories import OUTSIDE, SANYUANLI, TOWN, make_component, user
@@ -209,3 +211,52 @@ def test_a_file_that_is_not_what_it_claims_gets_a_clear_error(session, tmp_path)
         service.import_components(session, admin, tmp_path / "x.txt", crs="wgs84")
     with pytest.raises(Invalid, match="wgs84, gcj02 or bd09"):
         service.import_components(session, admin, no_cols, crs="epsg:3857")
+
+
+def _point_rounding_across_a_grid_edge(session) -> tuple[float, float]:
+    """A full-precision point in one unit grid whose 7-decimal rounding (as stored) lies in another."""
+    from zhili.org import service as org_service
+
+    index = org_service.area_index(session)
+    street = index.locate(*SANYUANLI).street_code
+    for g in index.grids:
+        if not g.code.startswith(street):
+            continue
+        polygon = shape(g.geometry)
+        ring = list(polygon.exterior.coords) if polygon.geom_type == "Polygon" else []
+        for (ax, ay), (bx, by) in itertools.pairwise(ring):
+            mx, my = (ax + bx) / 2, (ay + by) / 2
+            rx, ry = round(mx, 7), round(my, 7)
+            side = (bx - ax) * (ry - ay) - (by - ay) * (rx - ax)
+            length = ((bx - ax) ** 2 + (by - ay) ** 2) ** 0.5
+            if side == 0 or length == 0:
+                continue
+            nx, ny = -(by - ay) / length, (bx - ax) / length  # unit normal, on the positive side
+            sign = -1 if side > 0 else 1  # the side away from the rounded point
+            px, py = mx + sign * nx * 1e-8, my + sign * ny * 1e-8
+            if (round(px, 7), round(py, 7)) != (rx, ry):
+                continue
+            here, there = index.locate(px, py), index.locate(rx, ry)
+            if here is not None and there is not None and here.grid_code != there.grid_code:
+                return px, py
+    raise AssertionError("no grid edge of the street gives such a point")
+
+
+def test_a_component_is_in_the_grid_of_its_stored_point(session, tmp_path) -> None:
+    """Stored positions keep 7 decimals; the grid must be that of the stored point, or the component's
+    own export would move it to another grid when imported back."""
+    from zhili.org import service as org_service
+
+    admin = user(session, "admin")
+    lon, lat = _point_rounding_across_a_grid_edge(session)
+    rows = [{**_rows(1)[0], "code": "44011103005799999", "lon": lon, "lat": lat}]
+    path = write_geojson(tmp_path / "edge.geojson", rows)
+    first = service.import_components(session, admin, path, crs="wgs84")
+    assert first.created == 1
+    stored = session.scalars(select(Component).where(Component.code == "44011103005799999")).one()
+    assert (stored.lon, stored.lat) == (round(lon, 7), round(lat, 7))
+    assert org_service.area_index(session).locate(stored.lon, stored.lat).grid_code == stored.grid_code
+    out = tmp_path / "back.geojson"
+    service.export_components(session, admin, ComponentFilters(q="44011103005799999"), out, fmt="geojson")
+    again = service.import_components(session, admin, out, crs="wgs84")
+    assert (again.unchanged, again.updated) == (1, 0)

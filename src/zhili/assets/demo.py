@@ -245,6 +245,8 @@ def _road_points(
     )
     x = x + np.where(h, 0.0, off / cos_lat)
     y = y + np.where(h, off, 0.0)
+    # Stored to 7 decimals (Python's rounding, as on insert): the grid is that of the stored point.
+    x, y = np.array([round(v, 7) for v in x.tolist()]), np.array([round(v, 7) for v in y.tolist()])
     inside = ref.index.locate_many(x, y)
     in_street = np.array(
         [p >= 0 and ref.index.location_at(int(p)).street_code == street.code for p in inside.tolist()]

@@ -49,8 +49,8 @@ def _not_found(code: str) -> NotFound:
 def _located(ref: Reference, lon: float, lat: float, crs: str) -> tuple[float, float, Any]:
     geo.check_lonlat(lon, lat)
     wlon, wlat = geo.to_wgs84(float(lon), float(lat), crs)
-    loc = ref.index.require_location(wlon, wlat)
-    return round(wlon, 7), round(wlat, 7), loc
+    wlon, wlat = round(wlon, 7), round(wlat, 7)  # located where it is stored (see importing.checks)
+    return wlon, wlat, ref.index.require_location(wlon, wlat)
 
 
 def _record_version(

@@ -256,6 +256,11 @@ def check_chunk(
     lats = np.array([r.lat for r in rows], dtype=np.float64)
     in_range = np.isfinite(lons) & np.isfinite(lats) & (np.abs(lons) <= 180) & (np.abs(lats) <= 90)
     wlons, wlats = geo.to_wgs84(np.where(in_range, lons, 0.0), np.where(in_range, lats, 0.0), crs)
+    # Located where they will be stored (7 decimals, about 1 cm): a point rounded across a grid edge
+    # would otherwise change grid when its own export is imported again.
+    # (Python's rounding, as on insert, so that the stored number is exactly the located one.)
+    wlons = np.array([round(v, 7) for v in wlons.tolist()])
+    wlats = np.array([round(v, 7) for v in wlats.tolist()])
     index = look.ref.index
     positions = index.locate_many(wlons, wlats)
     kept: list[Row] = []
@@ -278,8 +283,7 @@ def check_chunk(
             report.error(r.number, f"the point is in street {loc.street_code}, outside your streets", r.code)
             continue
         values = r.values
-        values["lon"] = round(wlon, 7)
-        values["lat"] = round(wlat, 7)
+        values["lon"], values["lat"] = wlon, wlat
         values["grid_code"] = loc.grid_code
         values["community_code"] = loc.community_code
         values["street_code"] = loc.street_code
