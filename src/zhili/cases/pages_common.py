@@ -18,7 +18,6 @@ from zhili.cases.models import CaseRecord
 from zhili.cases.schemas import ActionFields, CaseFilters
 from zhili.cases.states import TRANSITIONS, CaseAction
 from zhili.catalog import repository as catalog_repository
-from zhili.catalog.schemas import ClassFilters
 from zhili.core import geo
 from zhili.core.errors import Invalid
 from zhili.org import repository as org_repository
@@ -291,13 +290,13 @@ def departments(session: Session) -> list[Any]:
 
 def class_names(session: Session) -> dict[str, str]:
     """'kind:code' → class name, for every active class of the catalogue."""
-    return {f"{c.kind}:{c.code}": c.name for c in catalog_repository.list_classes(session, ClassFilters())}
+    return {f"{kind}:{code}": name for kind, code, name in catalog_repository.active_class_names(session)}
 
 
 def classes_by_kind(session: Session) -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {"matter": [], "component": []}
-    for c in catalog_repository.list_classes(session, ClassFilters()):
-        out.setdefault(c.kind, []).append((c.code, c.name))
+    for kind, code, name in catalog_repository.active_class_names(session):
+        out.setdefault(kind, []).append((code, name))
     return out
 
 

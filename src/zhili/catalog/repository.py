@@ -25,6 +25,17 @@ def list_classes(session: Session, filters: ClassFilters) -> Sequence[CatalogCla
     return session.scalars(stmt).all()
 
 
+def active_class_names(session: Session) -> Sequence[tuple[str, str, str]]:
+    """(kind, code, name) of every active class, ordered: what pick lists and labels need, without
+    loading whole rows (their JSON attributes cost more to decode than the page that shows them)."""
+    stmt = (
+        select(CatalogClass.kind, CatalogClass.code, CatalogClass.name)
+        .where(CatalogClass.active.is_(True))
+        .order_by(CatalogClass.kind, CatalogClass.code)
+    )
+    return [(kind, code, name) for kind, code, name in session.execute(stmt)]
+
+
 def get_class(session: Session, kind: str, code: str) -> CatalogClass | None:
     return session.scalars(
         select(CatalogClass).where(CatalogClass.kind == kind, CatalogClass.code == code)
