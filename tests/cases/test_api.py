@@ -516,3 +516,30 @@ def test_openapi_documents_the_case_routes(client) -> None:
         "/api/v1/case-standards/import",
     ):
         assert path in paths, path
+
+
+def test_a_list_page_costs_the_same_queries_for_one_case_or_many(client, h, session, db, at) -> None:
+    """Lists load the list columns of every row in one query: no query per listed case."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    report(client, h, session)
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        client.get(f"{API}/cases", headers=h("shift_leader"))  # warm: the token's first use is noted
+        statements.clear()
+        first = client.get(f"{API}/cases", headers=h("shift_leader"))
+        one = len(statements)
+        for _ in range(4):
+            report(client, h, session)
+        statements.clear()
+        many = client.get(f"{API}/cases", headers=h("shift_leader"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(many.json()["items"]) >= len(first.json()["items"]) + 4
+    assert len(statements) == one, statements
+    assert all(item["colour"] and item["lon"] for item in many.json()["items"])

@@ -257,7 +257,8 @@ def list_page(session: Session, user: User, lq: ListQuery, now: datetime) -> tup
     stmt = _scoped(user, lq, now)
     f = lq.filters
     ordered = stmt.order_by(*repository.list_order(session, f))
-    rows = session.scalars(ordered.offset((f.page - 1) * f.page_size).limit(f.page_size)).all()
+    page = ordered.offset((f.page - 1) * f.page_size).limit(f.page_size)
+    rows = session.scalars(page.options(repository.list_columns())).all()
     return rows, repository.capped_count(session, stmt)
 
 
