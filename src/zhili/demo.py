@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zhili.assets import demo as assets_demo
-from zhili.cases import demo_year as cases_demo_year
+from zhili.cases import demo_history as cases_demo_history
 from zhili.cases.service import standards as case_standards
 from zhili.cases.workorders import demo as workorders_demo
 from zhili.identity import demo as identity_demo
@@ -54,7 +54,7 @@ def _scenario_seeders() -> list[tuple[str, Callable[[Session], object]]]:
     # tests); cases_demo.seed_demo_cases, which walks cases through the services, is for tests.
     return [
         ("components", assets_demo.seed_demo_components),
-        ("case_history", cases_demo_year.seed_demo_year),
+        ("case_history", cases_demo_history.seed_demo_year),
         ("work_orders", workorders_demo.seed_demo_workorders),
     ]
 

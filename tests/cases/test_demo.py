@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tests.cases.conftest import T0, Clock, user
 from zhili.cases import repository
 from zhili.cases.config import CaseConfig
-from zhili.cases.demo_year import seed_demo_year
+from zhili.cases.demo_history import seed_demo_year
 from zhili.cases.models import CaseActivity, CaseRecord, CaseStandard, CaseTask
 from zhili.cases.schemas import ActionFields, CaseFilters
 from zhili.cases.service import rules, views

@@ -15,7 +15,7 @@ from tests.cases.conftest import SHANGHAI, T0, act, drive, evidence, make_case, 
 from tests.cases.evaluation_oracle import assert_figures, check_facts, expected
 from zhili.cases import evaluation_facts, synthetic
 from zhili.cases.config import CaseConfig
-from zhili.cases.demo_year import seed_demo_year
+from zhili.cases.demo_history import seed_demo_year
 from zhili.cases.evaluation import queries
 from zhili.cases.evaluation.masks import AVERAGED, DUE_PASSED, indicators_of
 from zhili.cases.evaluation_facts import FLAG

@@ -7,11 +7,14 @@ nothing; the same key with another body is refused (422).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from zhili.cases import repository
@@ -37,12 +40,15 @@ from zhili.cases.schemas import (
     TaskRead,
 )
 from zhili.cases.service import idempotency, intake, side_flows, standards, standards_excel, views, workflow
-from zhili.cases.states import TRANSITIONS, CaseAction, CaseStatus
+from zhili.cases.states import TABLE, CaseAction, CaseStatus
 from zhili.core import clock, geo
-from zhili.core.errors import DomainError, NotFound, NotPermitted, TooLarge
+from zhili.core.errors import DomainError, NotFound, TooLarge
 from zhili.core.web import client_ip
 from zhili.identity.deps import CurrentUser, DbSession, require
 from zhili.identity.models import User
+
+if TYPE_CHECKING:
+    from zhili.cases.models import CaseRecord
 
 router = APIRouter(tags=["cases"])
 
@@ -62,11 +68,6 @@ NumberPath = Annotated[str, Path(pattern=r"^\d{14}$", description="the case numb
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
-# Which permissions can ever perform an action (the route guard); the object rule decides the rest.
-_ACTION_PERMISSIONS: dict[CaseAction, frozenset[str]] = {
-    a: frozenset(tr.permission for tr in TRANSITIONS if tr.action is a) for a in CaseAction
-}
-
 
 async def case_config(request: Request) -> CaseConfig:
     """The calendar and rules for this app's settings (tests override this dependency).
@@ -80,10 +81,8 @@ Config = Annotated[CaseConfig, Depends(case_config)]
 
 
 async def _action_guard(action: CaseAction, user: CurrentUser) -> User:
-    needed = _ACTION_PERMISSIONS[action]
-    if not any(user.has(p) for p in needed):
-        names = " or ".join(f"'{p}'" for p in sorted(needed))
-        raise NotPermitted(f"'{action.value}' needs the permission {names}.", missing=sorted(needed))
+    """The route guard: 403 unless the user holds a permission the action can ever need."""
+    TABLE.ensure_may_attempt(action, user.has)
     return user
 
 
@@ -97,9 +96,28 @@ def _wants_minimal(prefer: str | None) -> bool:
     return "return=minimal" in (prefer or "").replace(" ", "")
 
 
-def _answer(status: int, body: dict[str, Any], replayed: bool) -> JSONResponse:
+def _case_body(
+    session: Session, user: User, case: CaseRecord, cfg: CaseConfig, crs: geo.CRS, minimal: bool
+) -> dict[str, Any]:
+    """The case's detail, or with `minimal` its list item (no timeline, evidence, tasks: 3 queries fewer)."""
+    if minimal:
+        return views.list_item(case, clock.now(), crs).model_dump(mode="json")
+    return views.case_detail(session, user, case, cfg, clock.now(), crs).model_dump(mode="json")
+
+
+def _once(
+    request: Request,
+    session: Session,
+    user: User,
+    key: str | None,
+    body: BaseModel,
+    produce: Callable[[], tuple[int, dict[str, Any]]],
+) -> JSONResponse:
+    """Answer with `produce` run once per `Idempotency-Key` and body; a retry gets the first answer."""
+    fingerprint = idempotency.request_hash("POST", request.url.path, body.model_dump(mode="json"))
+    status, answer, replayed = idempotency.run_once(session, user.id, key, fingerprint, produce)
     return JSONResponse(
-        body, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None
+        answer, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None
     )
 
 
@@ -129,13 +147,9 @@ def report(
 
     def produce() -> tuple[int, dict[str, Any]]:
         case = intake.report_case(session, user, data, cfg, client_ip=client_ip(request))
-        if minimal:  # the new case without timeline, evidence and tasks: three queries fewer
-            return 201, views.list_item(case, clock.now(), "wgs84").model_dump(mode="json")
-        detail = views.case_detail(session, user, case, cfg, clock.now(), "wgs84")
-        return 201, detail.model_dump(mode="json")
+        return 201, _case_body(session, user, case, cfg, "wgs84", minimal)
 
-    fingerprint = idempotency.request_hash("POST", request.url.path, data.model_dump(mode="json"))
-    return _answer(*idempotency.run_once(session, user.id, key, fingerprint, produce))
+    return _once(request, session, user, key, data, produce)
 
 
 @router.get("/cases", response_model=CasePage)
@@ -223,12 +237,9 @@ def act(
             version=form.version,
             client_ip=client_ip(request),
         )
-        if minimal:  # the case's new state without timeline, evidence and tasks: three queries fewer
-            return 200, views.list_item(case, clock.now(), crs).model_dump(mode="json")
-        return 200, views.case_detail(session, user, case, cfg, clock.now(), crs).model_dump(mode="json")
+        return 200, _case_body(session, user, case, cfg, crs, minimal)
 
-    fingerprint = idempotency.request_hash("POST", request.url.path, form.model_dump(mode="json"))
-    return _answer(*idempotency.run_once(session, user.id, key, fingerprint, produce))
+    return _once(request, session, user, key, form, produce)
 
 
 @router.post("/cases/actions/{action}/batch", response_model=BatchResult)
@@ -285,8 +296,7 @@ def act_in_batch(
         body = BatchResult(action=action, done=done, failed=len(results) - done, results=results)
         return 200, body.model_dump(mode="json")
 
-    fingerprint = idempotency.request_hash("POST", request.url.path, form.model_dump(mode="json"))
-    return _answer(*idempotency.run_once(session, user.id, key, fingerprint, produce))
+    return _once(request, session, user, key, form, produce)
 
 
 @router.get("/case-tasks", response_model=list[TaskRead])

@@ -1,8 +1,9 @@
 """Evaluation facts: THE function that turns a case into its `case_evaluation_fact` row, and what keeps
 that table in step with `case_record` for every writer.
 
-- The engine (services and jobs, through the ORM): mapper events on CaseRecord write the case's fact
-  row in the same flush, right after its INSERT or UPDATE, when a column the facts read has changed.
+- The engine (services and jobs, through the ORM): mapper events on CaseRecord, registered in `models`
+  next to the mapping, write the case's fact row with `fact_row_of` in the same flush, right after its
+  INSERT or UPDATE, when a column the facts read (`INPUTS`) has changed.
 - Bulk writers that INSERT case_record rows with Core (synthetic cases, the demo history) call
   `insert_facts` with `fact_row` / `fact_row_of` for the same rows, in the same transaction.
 - The migration that made the table fills it with `backfill`.
@@ -15,21 +16,23 @@ What is stored is what does not depend on the period asked for: per-stage on-tim
 flags and which steps happened (bits of `facts`, names in STATIC), the step times as epoch
 microseconds (exact: the resolution of Python's datetime), and the stage durations. The period's
 comparisons are left to the query (`queries`); docs/evaluation.md defines the indicators.
+
+This module does not import the models: `models` imports it to register the hooks, so the table is
+named here, and a fact row's keys are its columns (`fact_row` makes them in the table's order).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from itertools import chain
+from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, column, event, inspect, select, table
-from sqlalchemy.orm import Mapper
+from sqlalchemy import Connection, column, select, table
 
-from zhili.cases.models import CaseEvaluationFact, CaseRecord
 from zhili.core.db import UTCDateTime
 
-FACT = cast(Table, CaseEvaluationFact.__table__)
+TABLE = "case_evaluation_fact"
 
 # The steps whose time the period is compared with, in this order (their positions in a query's mask).
 STEPS: tuple[str, ...] = (
@@ -151,12 +154,16 @@ def insert_facts(connection: Connection, rows: Iterable[dict[str, Any]], *, chun
     """INSERT fact rows (bulk writers, backfill) in chunks through the driver's executemany; returns how
     many. The values are plain integers, floats and strings: nothing for SQLAlchemy to convert, and
     its per-value parameter handling would cost more than the INSERT."""
-    names = [c.name for c in FACT.columns]
+    todo = iter(rows)
+    first = next(todo, None)
+    if first is None:
+        return 0
+    names = list(first)  # every fact row has the same keys: the table's columns, in its order
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {FACT.name} ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"  # noqa: S608
+    sql = f"INSERT INTO {TABLE} ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"  # noqa: S608
     batch: list[tuple[Any, ...]] = []
     written = 0
-    for row in rows:
+    for row in chain([first], todo):
         batch.append(tuple(row[n] for n in names))
         if len(batch) == chunk:
             connection.exec_driver_sql(sql, batch)
@@ -175,7 +182,7 @@ def backfill(connection: Connection, *, chunk: int = 20_000) -> int:
     """
     src = table("case_record", column("id"), *(column(n) for n in SCALARS),
                 *(column(n, UTCDateTime()) for n in TIMES))
-    done = table("case_evaluation_fact", column("case_id"))
+    done = table(TABLE, column("case_id"))
     written, last = 0, -1
     while True:
         rows = connection.execute(
@@ -186,28 +193,3 @@ def backfill(connection: Connection, *, chunk: int = 20_000) -> int:
             return written
         written += insert_facts(connection, (fact_row_of(r) for r in rows), chunk=chunk)
         last = int(rows[-1].id)
-
-
-# --- the engine's writes: one hook on the mapper, in the flush that writes the case -------------------
-
-
-# Built once: a statement made per flush with .values() costs more than the UPDATE itself.
-_INSERT = FACT.insert()
-_UPDATE = FACT.update().where(FACT.c.case_id == bindparam("fact_of_case"))
-
-
-@event.listens_for(CaseRecord, "after_insert")
-def _case_inserted(_mapper: Mapper[Any], connection: Connection, case: CaseRecord) -> None:
-    connection.execute(_INSERT, [fact_row_of(case)])
-
-
-@event.listens_for(CaseRecord, "after_update")
-def _case_updated(_mapper: Mapper[Any], connection: Connection, case: CaseRecord) -> None:
-    attrs = inspect(case).attrs
-    if not any(attrs[name].history.has_changes() for name in INPUTS):
-        return  # e.g. an urge, a pending request: nothing evaluation reads has changed
-    row = fact_row_of(case)
-    changes = {k: v for k, v in row.items() if k != "case_id"}
-    updated = connection.execute(_UPDATE, {**changes, "fact_of_case": row["case_id"]})
-    if updated.rowcount == 0:  # a case written before its facts existed (rows of other writers)
-        connection.execute(_INSERT, [row])

@@ -10,21 +10,27 @@ that someone must remember to set.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Connection,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    bindparam,
+    event,
+    inspect,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
+from zhili.cases.evaluation_facts import INPUTS, fact_row_of
 from zhili.core.db import Base, BigId, JSONType, UTCDateTime
 
 
@@ -181,11 +187,11 @@ class CaseRecord(Base):
 class CaseEvaluationFact(Base):
     """What evaluation (综合评价) reads of a case, one narrow row per case_record row, kept in step with it.
 
-    Written only by `evaluation_facts` (the ORM hook for the engine, the same function for bulk writers
-    and the migration's backfill); never edited by hand. `facts` packs the period-independent facts
-    (on time or not, returned, reworked, which steps happened …) into bits; the step times are epoch
-    microseconds, so a period query compares integers instead of parsing text (SQLite) and reads ~150
-    bytes a case instead of ~1 KB.
+    Written only from `evaluation_facts`' one definition (by the ORM hooks at the end of this module for
+    the engine, by the bulk writers and by the migration's backfill); never edited by hand. `facts`
+    packs the period-independent facts (on time or not, returned, reworked, which steps happened …)
+    into bits; the step times are epoch microseconds, so a period query compares integers instead of
+    parsing text (SQLite) and reads ~150 bytes a case instead of ~1 KB.
     """
 
     __tablename__ = "case_evaluation_fact"
@@ -328,6 +334,28 @@ class CaseIdempotencyKey(Base):
     __table_args__ = (UniqueConstraint("user_id", "key"),)
 
 
-# Every ORM write of a case_record row writes its evaluation facts too: the mapper hooks live with the
-# facts' one definition and are registered by importing it, here, so no session can write a case without.
-from zhili.cases import evaluation_facts as _evaluation_facts  # noqa: E402, F401
+# --- evaluation facts: every ORM write of a case_record row writes its fact row in the same flush ------
+# The hooks are registered with the mapping, so no session can write a case without them; what a fact
+# row holds is `evaluation_facts.fact_row_of`, the function the bulk writers and the backfill use too.
+
+_FACT = cast(Table, CaseEvaluationFact.__table__)
+# Built once: a statement made per flush with .values() costs more than the UPDATE itself.
+_INSERT_FACT = _FACT.insert()
+_UPDATE_FACT = _FACT.update().where(_FACT.c.case_id == bindparam("fact_of_case"))
+
+
+@event.listens_for(CaseRecord, "after_insert")
+def _case_inserted(_mapper: Mapper[Any], connection: Connection, case: CaseRecord) -> None:
+    connection.execute(_INSERT_FACT, [fact_row_of(case)])
+
+
+@event.listens_for(CaseRecord, "after_update")
+def _case_updated(_mapper: Mapper[Any], connection: Connection, case: CaseRecord) -> None:
+    attrs = inspect(case).attrs
+    if not any(attrs[name].history.has_changes() for name in INPUTS):
+        return  # e.g. an urge, a pending request: nothing evaluation reads has changed
+    row = fact_row_of(case)
+    changes = {k: v for k, v in row.items() if k != "case_id"}
+    updated = connection.execute(_UPDATE_FACT, {**changes, "fact_of_case": row["case_id"]})
+    if updated.rowcount == 0:  # a case written before its facts existed (rows of other writers)
+        connection.execute(_INSERT_FACT, [row])

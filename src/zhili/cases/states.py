@@ -1,15 +1,16 @@
 """Case statuses, named actions and THE transition table (from-status, action) → to-status: pure, no DB.
 
-A status changes only through this table. Each transition names the permission it needs; the
-object rules that depend on the case's data (the handling department, the inspector a task is sent
-to, a pending request) live in `service.rules.ensure_can`, on top of this table.
+A status changes only through this table (a `zhili.core.transitions.TransitionTable`). Each
+transition names the permission it needs; the object rules that depend on the case's data (the
+handling department, the inspector a task is sent to, a pending request) live in
+`service.rules.ensure_can`, on top of this table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import StrEnum
+
+from zhili.core import transitions
 
 
 class CaseStatus(StrEnum):
@@ -64,16 +65,11 @@ WITH_DEPARTMENT: frozenset[CaseStatus] = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
-    source: CaseStatus
-    action: CaseAction
-    target: CaseStatus
-    permission: str
+Transition = transitions.Transition[CaseStatus, CaseAction]  # for annotations; build with `_t`
 
 
 def _t(source: CaseStatus, action: CaseAction, target: CaseStatus, permission: str) -> Transition:
-    return Transition(source, action, target, permission)
+    return transitions.Transition(source, action, target, permission)
 
 
 S, A = CaseStatus, CaseAction
@@ -108,30 +104,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     *(_t(s, A.merge, S.merged, "cases:register") for s in _OPEN_BEFORE_DISPATCH),
 )
 
-_TABLE: dict[tuple[CaseStatus, CaseAction], Transition] = {}
-for _tr in TRANSITIONS:
-    if (_tr.source, _tr.action) in _TABLE:  # pragma: no cover - caught by the unit test at import
-        raise ValueError(f"transition {_tr.source}/{_tr.action} listed twice")
-    _TABLE[(_tr.source, _tr.action)] = _tr
-
-
-def transition(status: CaseStatus | str, action: CaseAction | str) -> Transition | None:
-    """The transition for this action from this status, or None when the table has none."""
-    try:
-        return _TABLE.get((CaseStatus(status), CaseAction(action)))
-    except ValueError:
-        return None
-
-
-def actions_from(status: CaseStatus | str) -> list[Transition]:
-    """Every transition leaving `status`, in table order."""
-    return [tr for tr in TRANSITIONS if tr.source == CaseStatus(status)]
-
-
-def allowed_actions(status: CaseStatus | str, permissions: Iterable[str]) -> list[CaseAction]:
-    """Actions the table allows from `status` to a holder of `permissions` (object rules not applied)."""
-    held = set(permissions)
-    return [tr.action for tr in actions_from(status) if tr.permission in held]
+TABLE = transitions.TransitionTable(CaseStatus, CaseAction, TRANSITIONS)
+transition = TABLE.transition
+actions_from = TABLE.actions_from
+allowed_actions = TABLE.allowed_actions
 
 
 def is_terminal(status: CaseStatus | str) -> bool:

@@ -3,6 +3,7 @@
 - intake: `report_case` (every source, self-handled included), `check_component`
 - workflow: `perform_action` (THE entry point for a user's action), `apply_action`, `suggest_department`
 - side_flows: extension, suspension, appeal, urge, cancel, merge; `propose_duplicates`
+- context: `ActionContext` and what workflow and side_flows share (`need`, `close_tasks`)
 - rules: `ensure_can`, `allowed_actions_for`
 - deadlines: `due_instant`, `active_elapsed`, `set_stage_clock`, `clock_view`, `colour`
 - standards / standards_excel: 立结案标准 CRUD, area dispatch rules, Excel import/export, demo rows

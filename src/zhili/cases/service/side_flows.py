@@ -16,6 +16,7 @@ from zhili.cases import repository
 from zhili.cases.events import CaseUrged
 from zhili.cases.models import CaseActivity, CasePause, CaseRecord
 from zhili.cases.schemas import ActionFields
+from zhili.cases.service.context import ActionContext, close_tasks, need
 from zhili.cases.service.timeline import Outcome
 from zhili.cases.states import CaseStatus, is_terminal
 from zhili.core import geo
@@ -23,13 +24,7 @@ from zhili.core.errors import Invalid
 
 if TYPE_CHECKING:
     from zhili.cases.config import CaseConfig
-    from zhili.cases.service.workflow import ActionContext
     from zhili.identity.models import User
-
-
-def _need(value: object, field: str, action: str) -> None:
-    if value is None or value == "":
-        raise Invalid(f"'{action}' needs '{field}'.", errors=[{"loc": [field], "msg": "required"}])
 
 
 def _clear_pending(case: CaseRecord) -> None:
@@ -47,8 +42,8 @@ def _ask(ctx: ActionContext, kind: str, payload: dict[str, object]) -> None:
 
 def request_extension(ctx: ActionContext, f: ActionFields) -> Outcome:
     """申请延期: `amount` more units of the handling limit (not once overdue, limited in number)."""
-    _need(f.amount, "amount", "request_extension")
-    _need(f.reason, "reason", "request_extension")
+    need(f.amount, "amount", "request_extension")
+    need(f.reason, "reason", "request_extension")
     _ask(ctx, "extension", {"amount": f.amount, "unit": ctx.case.handle_unit, "reason": f.reason})
     return Outcome(note=f.note, data={"amount": f.amount, "unit": ctx.case.handle_unit, "reason": f.reason})
 
@@ -77,8 +72,8 @@ def _until(ctx: ActionContext, f: ActionFields, action: str) -> tuple[datetime, 
         until = datetime.fromisoformat(str(pending["until"]))
     if reason is None and pending is not None:
         reason = str(pending.get("reason") or "")
-    _need(until, "until", action)
-    _need(reason, "reason", action)
+    need(until, "until", action)
+    need(reason, "reason", action)
     assert until is not None and reason is not None
     if until.tzinfo is None:
         raise Invalid("'until' needs a time zone (e.g. 2026-12-01T09:00:00+08:00).")
@@ -122,7 +117,7 @@ def resume_case(ctx: ActionContext, f: ActionFields) -> Outcome:
 
 def appeal_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     """超时申诉: the department asks that an overdue verdict not count (e.g. a typhoon)."""
-    _need(f.reason, "reason", "appeal")
+    need(f.reason, "reason", "appeal")
     ctx.case.appeal_status = "pending"
     _ask(ctx, "appeal", {"reason": f.reason})
     return Outcome(note=f.note, data={"reason": f.reason})
@@ -136,7 +131,7 @@ def approve_appeal(ctx: ActionContext, f: ActionFields) -> Outcome:
 
 
 def reject_request(ctx: ActionContext, f: ActionFields) -> Outcome:
-    _need(f.reason, "reason", "reject_request")
+    need(f.reason, "reason", "reject_request")
     case = ctx.case
     kind = case.pending_request
     if kind == "appeal":
@@ -160,8 +155,6 @@ def urge_case(ctx: ActionContext, f: ActionFields) -> Outcome:
 
 
 def _end(ctx: ActionContext) -> None:
-    from zhili.cases.service.workflow import close_tasks
-
     case = ctx.case
     case.ended_at = ctx.now
     _clear_pending(case)
@@ -175,14 +168,14 @@ def _end(ctx: ActionContext) -> None:
 
 def cancel_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     """作废: recorded in error, or withdrawn; kept, never deleted."""
-    _need(f.reason, "reason", "cancel")
+    need(f.reason, "reason", "cancel")
     _end(ctx)
     return Outcome(note=f.note, data={"reason": f.reason})
 
 
 def merge_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     """合并 a duplicate into the case `target_number` (same class, still open, visible to the user)."""
-    _need(f.target_number, "target_number", "merge")
+    need(f.target_number, "target_number", "merge")
     case = ctx.case
     user = ctx.actor.user
     target = (

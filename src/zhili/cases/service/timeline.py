@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,7 @@ from zhili.cases.events import CaseStatusChanged
 from zhili.cases.models import CaseActivity, CaseEvidence, CaseRecord
 from zhili.cases.service import deadlines
 from zhili.cases.states import Transition
-from zhili.core import audit
+from zhili.core import audit, transitions
 from zhili.core.errors import Invalid, NotFound
 from zhili.core.events import Event, record_event
 from zhili.evidence import service as evidence_service
@@ -43,6 +43,13 @@ class Actor:
     @property
     def user_id(self) -> int | None:
         return self.user.id if self.user is not None else None
+
+
+class Noted(Protocol):
+    """What a transition's audit entry records beside the status: the note and the action's data."""
+
+    note: str | None
+    data: dict[str, Any]
 
 
 @dataclass
@@ -132,14 +139,29 @@ def finish(
                 department_id=case.department_id,
             ),
         )
+    audit_transition(session, actor, "cases", tr, "case_record", case.number, before, case.status, outcome)
+    return activity
+
+
+def audit_transition(
+    session: Session,
+    actor: Actor,
+    domain: str,
+    tr: transitions.Transition[Any, Any],
+    entity_type: str,
+    entity_id: object,
+    before: dict[str, Any],
+    status: str,
+    outcome: Noted,
+) -> None:
+    """The audit entry of a transition (cases and work orders): `<domain>.<action>`, the status after."""
     audit.record(
         session,
         actor=actor.audit_name,
-        action=f"cases.{tr.action.value}",
-        entity_type="case_record",
-        entity_id=case.number,
+        action=f"{domain}.{tr.action.value}",
+        entity_type=entity_type,
+        entity_id=entity_id,
         before=before,
-        after={"status": case.status, **({"note": outcome.note} if outcome.note else {}), **outcome.data},
+        after={"status": status, **({"note": outcome.note} if outcome.note else {}), **outcome.data},
         client_ip=actor.client_ip,
     )
-    return activity

@@ -3,13 +3,11 @@
 Every action goes through `perform_action`: find the case in the user's scope, check the version,
 `rules.ensure_can`, run the action's handler (which validates its input before it changes anything),
 then `timeline.finish`. The side flows (extensions, suspensions, appeals, urges, cancel, merge) are in
-`side_flows`.
+`side_flows`; what both take from a handler's context is in `context`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -21,39 +19,16 @@ from zhili.cases.config import CaseConfig
 from zhili.cases.events import CaseClosed
 from zhili.cases.models import CaseRecord, CaseStandard, CaseTask
 from zhili.cases.schemas import ActionFields
-from zhili.cases.service import deadlines, rules
+from zhili.cases.service import deadlines, rules, side_flows
+from zhili.cases.service.context import ActionContext, Handler, close_tasks, need
 from zhili.cases.service.timeline import Actor, Outcome, attach_evidence, finish, require_evidence
-from zhili.cases.states import CaseAction, Transition
+from zhili.cases.states import CaseAction
 from zhili.core import clock
 from zhili.core.errors import Conflict, Invalid, NotFound
 from zhili.org import repository as org_repository
 
 if TYPE_CHECKING:
     from zhili.identity.models import User
-
-
-@dataclass
-class ActionContext:
-    session: Session
-    actor: Actor
-    case: CaseRecord
-    cfg: CaseConfig
-    now: datetime
-    transition: Transition
-
-
-Handler = Callable[[ActionContext, ActionFields], Outcome]
-
-
-def _need(value: object, field: str, action: str) -> None:
-    if value is None or value == "":
-        raise Invalid(f"'{action}' needs '{field}'.", errors=[{"loc": [field], "msg": "required"}])
-
-
-def close_tasks(session: Session, case: CaseRecord, now: datetime, *, status: str = "cancelled") -> None:
-    for task in repository.tasks_of(session, case.id):
-        if task.status == "open":
-            task.status, task.done_at = status, now
 
 
 def _finish_task(ctx: ActionContext, kind: str, outcome: bool) -> None:
@@ -87,7 +62,7 @@ def _staff_id(ctx: ActionContext) -> int | None:
 
 def verify_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     """核实: the inspector has looked on site; `confirmed` says whether the problem is there."""
-    _need(f.confirmed, "confirmed", "verify")
+    need(f.confirmed, "confirmed", "verify")
     shas = require_evidence(ctx.session, f.evidence)
     _finish_task(ctx, "verify", bool(f.confirmed))  # its query first: the case's new state is flushed once
     case = ctx.case
@@ -113,7 +88,7 @@ def _standard_for(ctx: ActionContext, standard_id: int) -> CaseStandard:
 
 def register_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     """立案 on a 立案条件 row: the row's limits are copied onto the case; the dispatch clock starts."""
-    _need(f.standard_id, "standard_id", "register")
+    need(f.standard_id, "standard_id", "register")
     assert f.standard_id is not None
     standard = _standard_for(ctx, f.standard_id)
     case = ctx.case
@@ -133,7 +108,7 @@ def register_case(ctx: ActionContext, f: ActionFields) -> Outcome:
 
 def not_accept_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     """不予立案: the report does not meet any 立案条件 (or the inspector found nothing)."""
-    _need(f.reason, "reason", "not_accept")
+    need(f.reason, "reason", "not_accept")
     ctx.case.ended_at = ctx.now
     close_tasks(ctx.session, ctx.case, ctx.now)
     return Outcome(note=f.note, data={"reason": f.reason})
@@ -191,7 +166,7 @@ def accept_case(ctx: ActionContext, f: ActionFields) -> Outcome:
 
 def handle_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     """处置反馈: the result with after-photos (required where the standard says); a check task goes out."""
-    _need(f.result, "result", "handle")
+    need(f.result, "result", "handle")
     case = ctx.case
     if case.after_photo_required and not f.evidence:
         raise Invalid(
@@ -215,7 +190,7 @@ def handle_case(ctx: ActionContext, f: ActionFields) -> Outcome:
 
 def return_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     """回退: dispatched to the wrong department; back to the dispatcher, the department's clock stops."""
-    _need(f.reason, "reason", "return_case")
+    need(f.reason, "reason", "return_case")
     case = ctx.case
     previous = case.department_id
     case.return_count += 1
@@ -231,7 +206,7 @@ def return_case(ctx: ActionContext, f: ActionFields) -> Outcome:
 
 def check_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     """核查 on site by an inspector: `passed` says whether the 结案条件 is met."""
-    _need(f.passed, "passed", "check")
+    need(f.passed, "passed", "check")
     shas = require_evidence(ctx.session, f.evidence)
     _finish_task(ctx, "check", bool(f.passed))  # its query first: the case's new state is flushed once
     case = ctx.case
@@ -265,7 +240,7 @@ def close_case(ctx: ActionContext, f: ActionFields) -> Outcome:
 
 def rework_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     """返工: back to the same department for a new handling round with its own deadline."""
-    _need(f.reason, "reason", "rework")
+    need(f.reason, "reason", "rework")
     case = ctx.case
     case.rework_count += 1
     case.handle_started_at = ctx.now
@@ -275,39 +250,32 @@ def rework_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     return Outcome(note=f.note, data={"reason": f.reason, "department_id": case.department_id}, reclock=True)
 
 
-# --- the dispatcher ------------------------------------------------------------------------------
+# --- the dispatcher: every action's handler, the side flows' included -----------------------------
 
 
-def _handlers() -> dict[CaseAction, Handler]:
-    from zhili.cases.service import side_flows
-
-    A = CaseAction
-    return {
-        A.verify: verify_case,
-        A.register: register_case,
-        A.not_accept: not_accept_case,
-        A.dispatch: dispatch_case,
-        A.accept: accept_case,
-        A.handle: handle_case,
-        A.return_case: return_case,
-        A.check: check_case,
-        A.close: close_case,
-        A.rework: rework_case,
-        A.request_extension: side_flows.request_extension,
-        A.approve_extension: side_flows.approve_extension,
-        A.request_suspension: side_flows.request_suspension,
-        A.suspend: side_flows.suspend_case,
-        A.resume: side_flows.resume_case,
-        A.reject_request: side_flows.reject_request,
-        A.appeal: side_flows.appeal_case,
-        A.approve_appeal: side_flows.approve_appeal,
-        A.urge: side_flows.urge_case,
-        A.cancel: side_flows.cancel_case,
-        A.merge: side_flows.merge_case,
-    }
-
-
-_HANDLERS: dict[CaseAction, Handler] = {}
+_HANDLERS: dict[CaseAction, Handler] = {
+    CaseAction.verify: verify_case,
+    CaseAction.register: register_case,
+    CaseAction.not_accept: not_accept_case,
+    CaseAction.dispatch: dispatch_case,
+    CaseAction.accept: accept_case,
+    CaseAction.handle: handle_case,
+    CaseAction.return_case: return_case,
+    CaseAction.check: check_case,
+    CaseAction.close: close_case,
+    CaseAction.rework: rework_case,
+    CaseAction.request_extension: side_flows.request_extension,
+    CaseAction.approve_extension: side_flows.approve_extension,
+    CaseAction.request_suspension: side_flows.request_suspension,
+    CaseAction.suspend: side_flows.suspend_case,
+    CaseAction.resume: side_flows.resume_case,
+    CaseAction.reject_request: side_flows.reject_request,
+    CaseAction.appeal: side_flows.appeal_case,
+    CaseAction.approve_appeal: side_flows.approve_appeal,
+    CaseAction.urge: side_flows.urge_case,
+    CaseAction.cancel: side_flows.cancel_case,
+    CaseAction.merge: side_flows.merge_case,
+}
 
 
 def apply_action(
@@ -322,8 +290,6 @@ def apply_action(
     now: datetime | None = None,
 ) -> CaseRecord:
     """Apply one action to a case already loaded in the actor's scope; returns the case (flushed)."""
-    if not _HANDLERS:
-        _HANDLERS.update(_handlers())
     now = now or clock.now()
     if version is not None and version != case.version:
         raise Conflict(

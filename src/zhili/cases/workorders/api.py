@@ -25,9 +25,9 @@ from zhili.cases.workorders.schemas import (
     TeamSummary,
     TeamSummaryRow,
 )
-from zhili.cases.workorders.states import TRANSITIONS, OrderAction
+from zhili.cases.workorders.states import TABLE, OrderAction
 from zhili.core import clock, geo
-from zhili.core.errors import Invalid, NotFound, NotPermitted
+from zhili.core.errors import Invalid
 from zhili.core.web import client_ip
 from zhili.identity.deps import CurrentUser, DbSession, require
 from zhili.identity.models import User
@@ -40,16 +40,10 @@ CrsParam = Annotated[geo.CRS, Query(description="CRS of coordinates out: wgs84, 
 PlanId = Annotated[int, Path(ge=1)]
 OrderId = Annotated[int, Path(ge=1)]
 
-_ACTION_PERMISSIONS: dict[OrderAction, frozenset[str]] = {
-    a: frozenset(tr.permission for tr in TRANSITIONS if tr.action is a) for a in OrderAction
-}
-
 
 def _action_guard(action: OrderAction, user: CurrentUser) -> User:
-    needed = _ACTION_PERMISSIONS[action]
-    if not any(user.has(p) for p in needed):
-        names = " or ".join(f"'{p}'" for p in sorted(needed))
-        raise NotPermitted(f"'{action.value}' needs the permission {names}.", missing=sorted(needed))
+    """The route guard: 403 unless the user holds a permission the action can ever need."""
+    TABLE.ensure_may_attempt(action, user.has)
     return user
 
 
@@ -96,10 +90,7 @@ def generate(
 
 @router.get("/work-plans/{plan_id}", response_model=PlanRead)
 def get_plan(plan_id: PlanId, session: DbSession, user: Reader, crs: CrsParam = "wgs84") -> PlanRead:
-    plan = repository.get_plan_visible(session, user, plan_id)
-    if plan is None:
-        raise NotFound(f"No work plan {plan_id} that you may see.")
-    return plan_read(plan, crs)
+    return plan_read(plans.visible_plan(session, user, plan_id), crs)
 
 
 @router.patch("/work-plans/{plan_id}", response_model=PlanRead)
@@ -160,9 +151,7 @@ def draw_checks(data: DrawForm, request: Request, session: DbSession, user: Mana
 @router.get("/work-orders/{order_id}", response_model=OrderRead)
 def get_order(order_id: OrderId, session: DbSession, user: Reader, crs: CrsParam = "wgs84") -> OrderRead:
     """An order with its work area, evidence rule, timeline, photos and the actions the caller can take."""
-    order = repository.get_order_visible(session, user, order_id)
-    if order is None:
-        raise NotFound(f"No work order {order_id} that you may see.")
+    order = service.visible_order(session, user, order_id)
     return views.order_detail(session, user, order, clock.now(), crs)
 
 

@@ -29,7 +29,7 @@ from zhili.cases.workorders.schemas import (
 )
 from zhili.cases.workorders.states import ACTION_LABELS, STATUS_LABELS
 from zhili.core import clock
-from zhili.core.errors import DomainError, Invalid, NotFound
+from zhili.core.errors import DomainError, Invalid
 from zhili.core.web import client_ip, render, t
 from zhili.identity.deps import DbSession, require
 from zhili.identity.models import User
@@ -256,18 +256,11 @@ def _form_error(
     return render(request, "workorders/plan_form.html", ctx, status_code=422)
 
 
-def _visible_plan(session: Any, user: User, plan_id: int) -> WorkPlan:
-    plan = repository.get_plan_visible(session, user, plan_id)
-    if plan is None:
-        raise NotFound(f"No work plan {plan_id} that you may see.")
-    return plan
-
-
 @router.get("/workorders/plans/{plan_id}", response_class=HTMLResponse)
 def edit_plan(
     request: Request, session: DbSession, user: Manager, plan_id: Annotated[int, PathParam(ge=1)]
 ) -> HTMLResponse:
-    plan = _visible_plan(session, user, plan_id)
+    plan = plans.visible_plan(session, user, plan_id)
     rec = plan.recurrence
     form = {
         "name": plan.name,
@@ -301,7 +294,7 @@ def save_plan(
     plan_id: Annotated[int, PathParam(ge=1)],
     form: Annotated[PlanForm, Depends()],
 ) -> Any:
-    plan = _visible_plan(session, user, plan_id)
+    plan = plans.visible_plan(session, user, plan_id)
     try:
         data = form.common()
         data["version"] = _int(form.raw["version"]) or 0
@@ -323,9 +316,7 @@ def order_page(
     request: Request, session: DbSession, user: Reader, order_id: Annotated[int, PathParam(ge=1)]
 ) -> HTMLResponse:
     """One order: area, evidence, timeline, and the check buttons for a supervisor."""
-    order = repository.get_order_visible(session, user, order_id)
-    if order is None:
-        raise NotFound(f"No work order {order_id} that you may see.")
+    order = service.visible_order(session, user, order_id)
     detail = views.order_detail(session, user, order, clock.now(), "wgs84")
     return render(request, "workorders/order.html", {**_labels(request), "o": detail})
 

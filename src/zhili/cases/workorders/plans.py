@@ -202,13 +202,19 @@ def create_plan(session: Session, user: User, data: PlanCreate, *, client_ip: st
     return plan
 
 
+def visible_plan(session: Session, user: User, plan_id: int) -> WorkPlan:
+    """The plan if the user may see it; 404 otherwise (also when it does not exist)."""
+    plan = repository.get_plan_visible(session, user, plan_id)
+    if plan is None:
+        raise NotFound(f"No work plan {plan_id} that you may see.")
+    return plan
+
+
 def update_plan(
     session: Session, user: User, plan_id: int, data: PlanUpdate, *, client_ip: str | None = None
 ) -> WorkPlan:
     """Change a plan; orders already generated keep their copy (only new windows follow the change)."""
-    plan = repository.get_plan_visible(session, user, plan_id)
-    if plan is None:
-        raise NotFound(f"No work plan {plan_id} that you may see.")
+    plan = visible_plan(session, user, plan_id)
     if data.version != plan.version:
         raise Conflict(
             f"Work plan {plan_id} has changed since you read it (your version {data.version}, "

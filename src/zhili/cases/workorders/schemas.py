@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from zhili.cases.schemas import ActivityRead, EvidenceRead
 from zhili.cases.workorders.states import OrderAction, OrderStatus
 
 Sha256Pattern = r"^[0-9a-f]{64}$"
@@ -231,25 +232,8 @@ class OrderPage(BaseModel):
     total: int
 
 
-class ActivityRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    at: datetime
-    action: str
-    from_status: str | None
-    to_status: str
-    actor_name: str
-    note: str | None
-    data: dict[str, Any] | None
-
-
-class OrderEvidenceRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    sha256: str
-    stage: str
-    added_at: datetime
+class OrderEvidenceRead(EvidenceRead):
+    pass  # a case's evidence row, under its own name in the OpenAPI schema
 
 
 class OrderRead(OrderListItem):

@@ -4,7 +4,7 @@ Every action goes through `perform_action`: find the order in the user's scope, 
 (409 when stale), check the transition table (409 listing the allowed actions) and the permission and
 object rule (403), run the action's handler (which validates everything before it changes anything),
 then `_finish` writes the status, the timeline row and the audit entry (audit last). Reuses the case
-engine's `Actor` and `require_evidence`.
+engine's `Actor`, `require_evidence` and `audit_transition`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from zhili.cases.service.timeline import Actor, require_evidence
+from zhili.cases.service.timeline import Actor, audit_transition, require_evidence
 from zhili.cases.workorders import repository
 from zhili.cases.workorders.models import WorkOrder, WorkOrderActivity, WorkOrderEvidence, WorkPlan
 from zhili.cases.workorders.plans import distance_to_area, resolve_who
 from zhili.cases.workorders.schemas import OrderActionForm
 from zhili.cases.workorders.states import OrderAction, Transition, actions_from, transition
-from zhili.core import audit, clock, geo
+from zhili.core import clock, geo
 from zhili.core.errors import Conflict, Invalid, NotFound, NotPermitted
 from zhili.evidence import service as evidence_service
 
@@ -69,6 +69,14 @@ def ensure_can(session: Session, user: User, order: WorkOrder, action: OrderActi
     return tr
 
 
+def visible_order(session: Session, user: User, order_id: int) -> WorkOrder:
+    """The order if the user may see it; 404 otherwise (also when it does not exist)."""
+    order = repository.get_order_visible(session, user, order_id)
+    if order is None:
+        raise NotFound(f"No work order {order_id} that you may see.")
+    return order
+
+
 # --- orders: the actions --------------------------------------------------------------------------
 
 
@@ -110,6 +118,20 @@ def _position(ctx: Ctx, form: OrderActionForm, action: str) -> tuple[float, floa
     return lon, lat, d
 
 
+def _attach_evidence(ctx: Ctx, shas: list[str], stage: str) -> None:
+    """Record the checked uploads as the order's evidence of `stage` ("done" or "check")."""
+    for sha in shas:
+        ctx.session.add(
+            WorkOrderEvidence(
+                order_id=ctx.order.id,
+                sha256=sha,
+                stage=stage,
+                added_at=ctx.now,
+                added_by_user_id=ctx.actor.user_id,
+            )
+        )
+
+
 def start_order(ctx: Ctx, form: OrderActionForm) -> Outcome:
     """开始作业: on site (within the tolerance of the work area)."""
     lon, lat, d = _position(ctx, form, "start")
@@ -142,16 +164,7 @@ def complete_order(ctx: Ctx, form: OrderActionForm) -> Outcome:
                     distance_m=round(pd, 1),
                     errors=[{"loc": ["evidence"], "msg": f"photo taken {pd:.0f} m away"}],
                 )
-    for sha in shas:
-        ctx.session.add(
-            WorkOrderEvidence(
-                order_id=order.id,
-                sha256=sha,
-                stage="done",
-                added_at=ctx.now,
-                added_by_user_id=ctx.actor.user_id,
-            )
-        )
+    _attach_evidence(ctx, shas, "done")
     order.done_at, order.done_by_user_id = ctx.now, ctx.actor.user_id
     order.done_lon, order.done_lat, order.done_distance_m = lon, lat, round(d, 1)
     late = ctx.now > order.due_at
@@ -167,16 +180,7 @@ def _check(ctx: Ctx, form: OrderActionForm, passed: bool) -> Outcome:
     order.check_count += 1
     if not passed:
         order.check_fail_count += 1
-    for sha in shas:
-        ctx.session.add(
-            WorkOrderEvidence(
-                order_id=order.id,
-                sha256=sha,
-                stage="check",
-                added_at=ctx.now,
-                added_by_user_id=ctx.actor.user_id,
-            )
-        )
+    _attach_evidence(ctx, shas, "check")
     return Outcome(form.note, {"passed": passed, "evidence": shas})
 
 
@@ -254,16 +258,7 @@ def _finish(
     order.updated_at = now
     record_activity(session, actor, order, tr.action.value, tr.source.value, now, outcome)
     session.flush()
-    audit.record(
-        session,
-        actor=actor.audit_name,
-        action=f"workorders.{tr.action.value}",
-        entity_type="work_order",
-        entity_id=order.id,
-        before=before,
-        after={"status": order.status, **({"note": outcome.note} if outcome.note else {}), **outcome.data},
-        client_ip=actor.client_ip,
-    )
+    audit_transition(session, actor, "workorders", tr, "work_order", order.id, before, order.status, outcome)
 
 
 def perform_action(
@@ -281,9 +276,7 @@ def perform_action(
         act = OrderAction(action)
     except ValueError as exc:
         raise NotFound(f"Unknown work-order action {action!r}.") from exc
-    order = repository.get_order_visible(session, user, order_id)
-    if order is None:
-        raise NotFound(f"No work order {order_id} that you may see.")
+    order = visible_order(session, user, order_id)
     if form.version != order.version:
         raise Conflict(
             f"Work order {order_id} has changed since you read it (your version {form.version}, "

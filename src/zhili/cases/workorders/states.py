@@ -1,17 +1,18 @@
 """Work-order statuses, named actions and THE transition table (from-status, action) → to-status: pure, no DB.
 
-Built the same way as `zhili.cases.states`, with a simpler flow: planned → in_progress (started on
-site) → done (photos taken on site) → checked (a sampled check passed) or redo (it failed; the team
-goes back). Missed (漏做) is not a status: an order still planned or in progress after its window end
-plus the plan's grace is missed, derived from the clock (see `is_missed`).
+Built the same way as `zhili.cases.states` (a `zhili.core.transitions.TransitionTable`), with a
+simpler flow: planned → in_progress (started on site) → done (photos taken on site) → checked (a
+sampled check passed) or redo (it failed; the team goes back). Missed (漏做) is not a status: an
+order still planned or in progress after its window end plus the plan's grace is missed, derived
+from the clock (see `is_missed`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+from zhili.core import transitions
 
 
 class OrderStatus(StrEnum):
@@ -37,48 +38,28 @@ OPEN: frozenset[OrderStatus] = frozenset({OrderStatus.planned, OrderStatus.in_pr
 TERMINAL: frozenset[OrderStatus] = frozenset({OrderStatus.checked, OrderStatus.cancelled})
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
-    source: OrderStatus
-    action: OrderAction
-    target: OrderStatus
-    permission: str
+Transition = transitions.Transition[OrderStatus, OrderAction]  # for annotations; build with `_t`
+
+
+def _t(source: OrderStatus, action: OrderAction, target: OrderStatus, permission: str) -> Transition:
+    return transitions.Transition(source, action, target, permission)
 
 
 S, A = OrderStatus, OrderAction
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(S.planned, A.start, S.in_progress, "workorders:do"),
-    Transition(S.redo, A.start, S.in_progress, "workorders:do"),
-    Transition(S.in_progress, A.complete, S.done, "workorders:do"),
-    Transition(S.done, A.pass_check, S.checked, "workorders:manage"),
-    Transition(S.done, A.fail_check, S.redo, "workorders:manage"),
-    *(Transition(s, A.reassign, s, "workorders:manage") for s in (S.planned, S.in_progress, S.redo)),
-    *(Transition(s, A.cancel, S.cancelled, "workorders:manage") for s in (S.planned, S.in_progress, S.redo)),
+    _t(S.planned, A.start, S.in_progress, "workorders:do"),
+    _t(S.redo, A.start, S.in_progress, "workorders:do"),
+    _t(S.in_progress, A.complete, S.done, "workorders:do"),
+    _t(S.done, A.pass_check, S.checked, "workorders:manage"),
+    _t(S.done, A.fail_check, S.redo, "workorders:manage"),
+    *(_t(s, A.reassign, s, "workorders:manage") for s in (S.planned, S.in_progress, S.redo)),
+    *(_t(s, A.cancel, S.cancelled, "workorders:manage") for s in (S.planned, S.in_progress, S.redo)),
 )
 
-_TABLE: dict[tuple[OrderStatus, OrderAction], Transition] = {}
-for _tr in TRANSITIONS:
-    if (_tr.source, _tr.action) in _TABLE:  # pragma: no cover - caught by the unit test at import
-        raise ValueError(f"transition {_tr.source}/{_tr.action} listed twice")
-    _TABLE[(_tr.source, _tr.action)] = _tr
-
-
-def transition(status: OrderStatus | str, action: OrderAction | str) -> Transition | None:
-    """The transition for this action from this status, or None when the table has none."""
-    try:
-        return _TABLE.get((OrderStatus(status), OrderAction(action)))
-    except ValueError:
-        return None
-
-
-def actions_from(status: OrderStatus | str) -> list[Transition]:
-    return [tr for tr in TRANSITIONS if tr.source == OrderStatus(status)]
-
-
-def allowed_actions(status: OrderStatus | str, permissions: Iterable[str]) -> list[OrderAction]:
-    """Actions the table allows from `status` to a holder of `permissions` (object rules not applied)."""
-    held = set(permissions)
-    return [tr.action for tr in actions_from(status) if tr.permission in held]
+TABLE = transitions.TransitionTable(OrderStatus, OrderAction, TRANSITIONS)
+transition = TABLE.transition
+actions_from = TABLE.actions_from
+allowed_actions = TABLE.allowed_actions
 
 
 def is_missed(status: OrderStatus | str, due_at: datetime, now: datetime) -> bool:
