@@ -81,7 +81,10 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
 
     if workers > 1:
         _fail("use several `zhili serve` processes behind a reverse proxy instead of --workers")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
+    from zhili.core.web import KEEP_ALIVE_SECONDS
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True,
+                timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
 @app.command()

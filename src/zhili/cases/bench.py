@@ -32,6 +32,8 @@ from zoneinfo import ZoneInfo
 import httpx
 from fastapi import FastAPI
 
+from zhili.core.web import KEEP_ALIVE_SECONDS
+
 CONNECTIONS = 50
 FLOOR_REQUESTS = 4000
 ACTION_REQUESTS = 4200  # 600 cycles of 7 requests
@@ -91,7 +93,8 @@ def _server(factory: str, url: str, data_dir: Path) -> Iterator[str]:
            "ZHILI_SECRET_KEY": "b" * 48}
     proc = subprocess.Popen(  # noqa: S603 - our own module under uvicorn
         [sys.executable, "-m", "uvicorn", f"zhili.cases.bench:{factory}", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+         "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+         "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS)],  # as `zhili serve`
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}/"
     try:

@@ -24,6 +24,11 @@ from zhili.core.errors import Conflict, DomainError, Invalid
 
 log = logging.getLogger(__name__)
 
+# How long the server keeps an idle HTTP connection open. Longer than the idle limit of the clients'
+# and proxies' pools (httpx 5 s, nginx upstream 60 s), so that they close first: with uvicorn's 5 s, a
+# client reusing a connection at the moment the server drops it gets a reset instead of an answer.
+KEEP_ALIVE_SECONDS = 75
+
 LOCALES = ("zh_CN", "en")
 LOCALE_COOKIE = "zhili_lang"
 # Paths whose clients are programs: errors there are always JSON, never an HTML page.
