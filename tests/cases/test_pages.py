@@ -268,3 +268,23 @@ def test_self_handled_report_on_the_phone_needs_after_photos(as_user, session, a
     number = made.headers["location"].split("/")[-1].split("?")[0]
     case = session.scalars(select(CaseRecord).where(CaseRecord.number == number)).one()
     assert case.status == "closed" and case.self_handled
+
+
+def test_the_class_filter_marks_the_chosen_class_and_escapes_names(session, as_user) -> None:
+    from zhili.catalog import service as catalog_service
+    from zhili.catalog.schemas import LocalClassCreate
+
+    admin = user(session, "admin")
+    catalog_service.add_local_class(
+        session, admin, LocalClassCreate(kind="matter", code="06901", name="<b>测试</b>类")
+    )
+    session.commit()
+    client = as_user("shift_leader")
+    page = client.get("/cases", params={"tab": "all", "cls": "matter:06010"}).text
+    start = page.index('<select name="cls">')
+    select_html = page[start : page.index("</select>", start)]
+    assert re.findall(r'<option value="([^"]+)" selected>', select_html) == ["matter:06010"]
+    assert "&lt;b&gt;测试&lt;/b&gt;类" in select_html and "<b>测试</b>" not in select_html
+    plain = client.get("/cases", params={"tab": "all"}).text
+    start = plain.index('<select name="cls">')
+    assert " selected>" not in plain[start : plain.index("</select>", start)]
