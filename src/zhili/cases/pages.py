@@ -81,7 +81,8 @@ def _rows(
 
 def _list_context(request: Request, session: Any, user: User, lq: ListQuery) -> dict[str, Any]:
     now = clock.now()
-    rows, total = list_page(session, user, lq, now)
+    counts = tab_counts(session, user, lq, now)
+    rows, total = list_page(session, user, lq, now, total=counts.get(lq.tab))
     page = lq.filters.page
     pages = max(1, -(-total // lq.filters.page_size))
     base = {k: v for k, v in lq.values.items() if v and k != "page"}
@@ -98,7 +99,7 @@ def _list_context(request: Request, session: Any, user: User, lq: ListQuery) -> 
         "v": lq.values,
         # "My tasks" are an inspector's verify/check tasks: only staff-bound logins have any.
         "tabs": [tab for tab in TABS if tab[0] != "mine" or user.staff_id is not None or lq.tab == "mine"],
-        "counts": tab_counts(session, user, lq, now),
+        "counts": counts,
         "rows": _rows(request, session, rows, now, classes, {d.id: d.name for d in depts}),
         "total": total,
         "count_cap": repository.COUNT_CAP,
