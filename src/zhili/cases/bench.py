@@ -403,7 +403,8 @@ def bench_cases(database_url: str | None) -> None:
                    "connections": CONNECTIONS})  # warm-up
             floor = _load({"scenario": "floor", "base": base, "requests": FLOOR_REQUESTS,
                            "seconds": PHASE_SECONDS, "connections": CONNECTIONS})
-        _print_closed("(a) floor: one INSERT per request", floor)
+            _print_closed("(a) floor: one INSERT per request", floor)
+            wrk_rps = _wrk_floor(base)
 
         if "b" in phases:
             with _server("zhili_app", url, data_dir) as base:
@@ -424,11 +425,47 @@ def bench_cases(database_url: str | None) -> None:
                     print(f"      {name:<10} n={a['n']:>5}  p50 {a['p50']:6.1f} ms  p99 {a['p99']:6.1f} ms")
             ratio = actions["rps"] / floor["rps"]
             print(f"    ratio to the floor: {ratio:.0%} (target >= 50 %)")
+            if wrk_rps:
+                print(f"    ratio to the floor as wrk drives it: {actions['rps'] / wrk_rps:.0%} (this client"
+                      " is the floor's limit where the two floors differ)")
             queries = _queries_per_action(url, data_dir, prep, sha)
             print("    SQL statements per request: " + ", ".join(f"{k} {v}" for k, v in queries.items()))
 
         if "c" in phases or "d" in phases:
             _with_million(url, data_dir, prep, floor["rps"] / 2, phases)
+
+
+def _wrk_floor(base: str) -> float | None:
+    """The same floor route driven by wrk (a C client, when installed): how much of the floor figure
+    above is the Python load generator's own limit. None without wrk."""
+    import re
+    import shutil
+
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("    (wrk is not installed: the floor is measured with this Python client only)")
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write('wrk.method = "POST"\n')
+    try:
+        def run(seconds: str) -> str:
+            cmd = [wrk, "-t", "2", "-c", str(CONNECTIONS), "-d", seconds, "--latency", "-s", script.name,
+                   base + "/floor"]
+            return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout  # noqa: S603
+
+        run("5s")  # warm-up
+        out = run("15s")
+    finally:
+        Path(script.name).unlink()
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"99%\s+(\S+)", out)
+    if found is None:
+        print(f"    wrk gave no figure: {out[-300:]}")
+        return None
+    rps = float(found.group(1))
+    print(f"(a) the same floor driven by wrk (2 threads, {CONNECTIONS} connections, 15 s): {rps:,.1f} req/s, "
+          f"p99 {p99.group(1) if p99 else '?'}")
+    return rps
 
 
 def _with_million(url: str, data_dir: Path, prep: dict[str, Any], rate: float, phases: str) -> None:
