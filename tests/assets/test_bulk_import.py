@@ -114,6 +114,24 @@ def test_bulk_inserted_components_each_get_their_own_first_version_and_cells(ses
     assert repository.cells_consistent(session)
 
 
+def test_a_record_may_leave_out_the_optional_fields_but_not_the_others(session) -> None:
+    ref = reference(session)
+    record = {
+        "code": "44011103005909999", "class_code": "03005", "name": "最简垃圾箱", "status": "intact",
+        "lon": SANYUANLI[0], "lat": SANYUANLI[1], "grid_code": "440111002001001",
+        "community_code": "440111002001", "street_code": "440111002",
+    }
+    deltas = CellDeltas()
+    with pytest.raises(ValueError, match="needs street_code"):
+        bulk.insert_records(session, ref, [{k: v for k, v in record.items() if k != "street_code"}], "tests",
+                            "create", clock.now(), deltas)
+    bulk.insert_records(session, ref, [record], "tests", "create", clock.now(), deltas)
+    deltas.write(session)
+    stored = session.scalars(select(Component).where(Component.code == record["code"])).one()
+    assert (stored.owner, stored.photos, stored.attributes, stored.data_source) == (None, [], {}, "other")
+    assert stored.initial_date == clock.now().date()
+
+
 @pytest.mark.parametrize(
     "value",
     [None, "", "plain", AWKWARD, "\x00\x1f\x7f", "中文"],

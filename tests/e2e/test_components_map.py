@@ -40,26 +40,15 @@ def components(seeded: str) -> Iterator[str]:
             records.append(
                 {
                     "code": ids.compose(ref.district, "03005" if i % 3 else "01037", 800_000 + i),
-                    "legacy_code": None,
                     "class_code": "03005" if i % 3 else "01037",
                     "name": f"浏览器测试部件{i}",
-                    "department_id": None,
-                    "owner": None,
-                    "maintainer": None,
                     "status": ("intact", "damaged", "missing")[i % 3],
                     "lon": lon,
                     "lat": lat,
                     "grid_code": loc.grid_code,
                     "community_code": loc.community_code,
                     "street_code": loc.street_code,
-                    "address": None,
-                    "initial_date": None,
-                    "changed_date": None,
                     "data_source": "surveyed",
-                    "accuracy": None,
-                    "photos": [],
-                    "attributes": {},
-                    "notes": None,
                 }
             )
         deltas = CellDeltas()

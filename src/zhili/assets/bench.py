@@ -89,26 +89,14 @@ def _fill(db: Any, n: int) -> float:
                 rows.append(
                     {
                         "code": ids.compose(ref.district, r["class_code"], r["serial"]),
-                        "legacy_code": None,
                         "class_code": r["class_code"],
                         "name": "基准部件",
-                        "department_id": None,
-                        "owner": None,
-                        "maintainer": None,
                         "status": "intact" if rng.random() > 0.04 else "damaged",
                         "lon": round(lon, 7),
                         "lat": round(lat, 7),
                         "grid_code": loc.grid_code,
                         "community_code": loc.community_code,
                         "street_code": loc.street_code,
-                        "address": None,
-                        "initial_date": None,
-                        "changed_date": None,
-                        "data_source": "other",
-                        "accuracy": None,
-                        "photos": [],
-                        "attributes": {},
-                        "notes": None,
                     }
                 )
             deltas = CellDeltas()

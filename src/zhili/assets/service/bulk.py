@@ -33,7 +33,23 @@ _DEPARTMENT = table("department", column("id"), column("code"))
 FIELDS = tuple("department_id" if name == "department_code" else name for name in STATE_FIELDS)
 # The component columns written after the id, in this order: the fields, then what follows from them.
 COLUMNS = (*FIELDS, "major_code", "cell", "created_at", "updated_at", "version")
-_fields_of = itemgetter(*FIELDS)
+# What a record given to insert_records may leave out, and what it then gets; the rest it must give.
+OPTIONAL: dict[str, Any] = {
+    "legacy_code": None, "department_id": None, "owner": None, "maintainer": None, "address": None,
+    "initial_date": None, "changed_date": None, "data_source": "other", "accuracy": None, "photos": [],
+    "attributes": {}, "notes": None,
+}
+_all_fields_of = itemgetter(*FIELDS)
+
+
+def _fields_of(record: dict[str, Any]) -> tuple[Any, ...]:
+    try:
+        return _all_fields_of(record)  # type: ignore[no-any-return]  # the common case: every key given
+    except KeyError:
+        missing = [name for name in FIELDS if name not in record and name not in OPTIONAL]
+        if missing:
+            raise ValueError(f"a component record needs {', '.join(missing)}") from None
+        return tuple(record[name] if name in record else OPTIONAL[name] for name in FIELDS)
 
 
 def insert_records(
@@ -45,7 +61,8 @@ def insert_records(
     now: datetime,
     deltas: CellDeltas,
 ) -> None:
-    """Insert new components given as dicts with the keys of FIELDS (see insert_rows)."""
+    """Insert new components given as dicts with the keys of FIELDS, those of OPTIONAL may be left
+    out (see insert_rows)."""
     insert_rows(session, ref, [_fields_of(r) for r in records], actor, action, now, deltas)
 
 
