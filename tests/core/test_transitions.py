@@ -28,10 +28,10 @@ def _table() -> TransitionTable[Door, Move]:
         Door,
         Move,
         (
-            Transition(Door.shut, Move.open, Door.open, "door:use"),
-            Transition(Door.open, Move.shut, Door.shut, "door:use"),
-            Transition(Door.shut, Move.lock, Door.locked, "door:keys"),
-            Transition(Door.locked, Move.open, Door.open, "door:keys"),
+            (Door.shut, Move.open, Door.open, "door:use"),
+            (Door.open, Move.shut, Door.shut, "door:use"),
+            (Door.shut, Move.lock, Door.locked, "door:keys"),
+            (Door.locked, Move.open, Door.open, "door:keys"),
         ),
     )
 
@@ -52,7 +52,7 @@ def test_actions_from_keep_table_order_and_allowed_actions_filter_by_permission(
 
 
 def test_a_pair_listed_twice_is_refused() -> None:
-    twice = [Transition(Door.shut, Move.open, Door.open, "door:use")] * 2
+    twice = [(Door.shut, Move.open, Door.open, "door:use")] * 2
     with pytest.raises(ValueError, match="listed twice"):
         TransitionTable(Door, Move, twice)
 

@@ -65,46 +65,42 @@ WITH_DEPARTMENT: frozenset[CaseStatus] = frozenset(
 )
 
 
-Transition = transitions.Transition[CaseStatus, CaseAction]  # for annotations; build with `_t`
-
-
-def _t(source: CaseStatus, action: CaseAction, target: CaseStatus, permission: str) -> Transition:
-    return transitions.Transition(source, action, target, permission)
-
+Transition = transitions.Transition[CaseStatus, CaseAction]  # for annotations
 
 S, A = CaseStatus, CaseAction
 _OPEN_BEFORE_DISPATCH = (S.to_verify, S.to_register, S.to_dispatch)
 _OPEN = (*_OPEN_BEFORE_DISPATCH, S.to_accept, S.handling, S.suspended, S.to_check, S.to_close)
 _APPEALABLE = (S.handling, S.to_check, S.to_close, S.closed)
 
-TRANSITIONS: tuple[Transition, ...] = (
-    _t(S.to_verify, A.verify, S.to_register, "cases:verify"),
-    _t(S.to_verify, A.not_accept, S.not_accepted, "cases:register"),
-    _t(S.to_register, A.register, S.to_dispatch, "cases:register"),
-    _t(S.to_register, A.not_accept, S.not_accepted, "cases:register"),
-    _t(S.to_dispatch, A.dispatch, S.to_accept, "cases:dispatch"),
-    _t(S.to_accept, A.accept, S.handling, "cases:handle"),
-    _t(S.to_accept, A.return_case, S.to_dispatch, "cases:handle"),
-    _t(S.handling, A.return_case, S.to_dispatch, "cases:handle"),
-    _t(S.handling, A.handle, S.to_check, "cases:handle"),
-    _t(S.handling, A.request_extension, S.handling, "cases:handle"),
-    _t(S.handling, A.approve_extension, S.handling, "cases:supervise"),
-    _t(S.handling, A.request_suspension, S.handling, "cases:handle"),
-    _t(S.handling, A.suspend, S.suspended, "cases:supervise"),
-    _t(S.handling, A.reject_request, S.handling, "cases:supervise"),
-    _t(S.suspended, A.resume, S.handling, "cases:supervise"),
-    _t(S.to_check, A.check, S.to_close, "cases:check"),
-    _t(S.to_close, A.close, S.closed, "cases:close"),
-    _t(S.to_close, A.rework, S.handling, "cases:close"),
-    *(_t(s, A.appeal, s, "cases:handle") for s in _APPEALABLE),
-    *(_t(s, A.approve_appeal, s, "cases:supervise") for s in _APPEALABLE),
-    *(_t(s, A.reject_request, s, "cases:supervise") for s in _APPEALABLE if s is not S.handling),
-    *(_t(s, A.urge, s, "cases:supervise") for s in (S.to_dispatch, S.to_accept, S.handling, S.to_check)),
-    *(_t(s, A.cancel, S.cancelled, "cases:register") for s in _OPEN),
-    *(_t(s, A.merge, S.merged, "cases:register") for s in _OPEN_BEFORE_DISPATCH),
+_ROWS = (
+    (S.to_verify, A.verify, S.to_register, "cases:verify"),
+    (S.to_verify, A.not_accept, S.not_accepted, "cases:register"),
+    (S.to_register, A.register, S.to_dispatch, "cases:register"),
+    (S.to_register, A.not_accept, S.not_accepted, "cases:register"),
+    (S.to_dispatch, A.dispatch, S.to_accept, "cases:dispatch"),
+    (S.to_accept, A.accept, S.handling, "cases:handle"),
+    (S.to_accept, A.return_case, S.to_dispatch, "cases:handle"),
+    (S.handling, A.return_case, S.to_dispatch, "cases:handle"),
+    (S.handling, A.handle, S.to_check, "cases:handle"),
+    (S.handling, A.request_extension, S.handling, "cases:handle"),
+    (S.handling, A.approve_extension, S.handling, "cases:supervise"),
+    (S.handling, A.request_suspension, S.handling, "cases:handle"),
+    (S.handling, A.suspend, S.suspended, "cases:supervise"),
+    (S.handling, A.reject_request, S.handling, "cases:supervise"),
+    (S.suspended, A.resume, S.handling, "cases:supervise"),
+    (S.to_check, A.check, S.to_close, "cases:check"),
+    (S.to_close, A.close, S.closed, "cases:close"),
+    (S.to_close, A.rework, S.handling, "cases:close"),
+    *((s, A.appeal, s, "cases:handle") for s in _APPEALABLE),
+    *((s, A.approve_appeal, s, "cases:supervise") for s in _APPEALABLE),
+    *((s, A.reject_request, s, "cases:supervise") for s in _APPEALABLE if s is not S.handling),
+    *((s, A.urge, s, "cases:supervise") for s in (S.to_dispatch, S.to_accept, S.handling, S.to_check)),
+    *((s, A.cancel, S.cancelled, "cases:register") for s in _OPEN),
+    *((s, A.merge, S.merged, "cases:register") for s in _OPEN_BEFORE_DISPATCH),
 )
 
-TABLE = transitions.TransitionTable(CaseStatus, CaseAction, TRANSITIONS)
+TABLE = transitions.TransitionTable(CaseStatus, CaseAction, _ROWS)
+TRANSITIONS: tuple[Transition, ...] = TABLE.transitions
 transition = TABLE.transition
 actions_from = TABLE.actions_from
 allowed_actions = TABLE.allowed_actions

@@ -33,11 +33,12 @@ class TransitionTable(Generic[StatusT, ActionT]):
         self,
         status_type: type[StatusT],
         action_type: type[ActionT],
-        transitions: Iterable[Transition[StatusT, ActionT]],
+        rows: Iterable[tuple[StatusT, ActionT, StatusT, str]],
     ) -> None:
+        """`rows`: (source, action, target, permission) each."""
         self.status_type = status_type
         self.action_type = action_type
-        self.transitions: tuple[Transition[StatusT, ActionT], ...] = tuple(transitions)
+        self.transitions: tuple[Transition[StatusT, ActionT], ...] = tuple(Transition(*row) for row in rows)
         self._by_key: dict[tuple[StatusT, ActionT], Transition[StatusT, ActionT]] = {}
         for tr in self.transitions:
             if (tr.source, tr.action) in self._by_key:

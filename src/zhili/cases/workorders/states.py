@@ -38,25 +38,21 @@ OPEN: frozenset[OrderStatus] = frozenset({OrderStatus.planned, OrderStatus.in_pr
 TERMINAL: frozenset[OrderStatus] = frozenset({OrderStatus.checked, OrderStatus.cancelled})
 
 
-Transition = transitions.Transition[OrderStatus, OrderAction]  # for annotations; build with `_t`
-
-
-def _t(source: OrderStatus, action: OrderAction, target: OrderStatus, permission: str) -> Transition:
-    return transitions.Transition(source, action, target, permission)
-
+Transition = transitions.Transition[OrderStatus, OrderAction]  # for annotations
 
 S, A = OrderStatus, OrderAction
-TRANSITIONS: tuple[Transition, ...] = (
-    _t(S.planned, A.start, S.in_progress, "workorders:do"),
-    _t(S.redo, A.start, S.in_progress, "workorders:do"),
-    _t(S.in_progress, A.complete, S.done, "workorders:do"),
-    _t(S.done, A.pass_check, S.checked, "workorders:manage"),
-    _t(S.done, A.fail_check, S.redo, "workorders:manage"),
-    *(_t(s, A.reassign, s, "workorders:manage") for s in (S.planned, S.in_progress, S.redo)),
-    *(_t(s, A.cancel, S.cancelled, "workorders:manage") for s in (S.planned, S.in_progress, S.redo)),
+_ROWS = (
+    (S.planned, A.start, S.in_progress, "workorders:do"),
+    (S.redo, A.start, S.in_progress, "workorders:do"),
+    (S.in_progress, A.complete, S.done, "workorders:do"),
+    (S.done, A.pass_check, S.checked, "workorders:manage"),
+    (S.done, A.fail_check, S.redo, "workorders:manage"),
+    *((s, A.reassign, s, "workorders:manage") for s in (S.planned, S.in_progress, S.redo)),
+    *((s, A.cancel, S.cancelled, "workorders:manage") for s in (S.planned, S.in_progress, S.redo)),
 )
 
-TABLE = transitions.TransitionTable(OrderStatus, OrderAction, TRANSITIONS)
+TABLE = transitions.TransitionTable(OrderStatus, OrderAction, _ROWS)
+TRANSITIONS: tuple[Transition, ...] = TABLE.transitions
 transition = TABLE.transition
 actions_from = TABLE.actions_from
 allowed_actions = TABLE.allowed_actions
