@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 
 import pytest
 from sqlalchemy import delete
 
 from tests.assets.factories import SANYUANLI, TOWN, make_component
 from tests.conftest import bearer_for
+from tests.threads import run_at_once
 from zhili.assets import repository
 from zhili.assets.models import ComponentSerial
 
@@ -181,11 +181,7 @@ def test_two_concurrent_allocations_never_share_a_serial(seeded) -> None:
             got.append([f + i for f in firsts for i in range(5)])
 
     try:
-        threads = [threading.Thread(target=allocate) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        run_at_once(allocate, 2, timeout=60)
         assert len(got) == 2 and not set(got[0]) & set(got[1]) and len(set(got[0]) | set(got[1])) == 100
     finally:
         with real.session_scope() as s:

@@ -3,11 +3,10 @@ transaction, so one open report never makes the next one wait for its number."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import delete, text
 
+from tests.threads import run_at_once
 from zhili.cases import repository
 from zhili.cases.models import CaseNumberSequence
 from zhili.core.db import Database
@@ -26,22 +25,13 @@ def engine_db(database_url):
 
 def test_threads_taking_serials_at_once_get_each_one_once(engine_db) -> None:
     got: list[int] = []
-    errors: list[BaseException] = []
 
     def take() -> None:
-        try:
-            for _ in range(10):
-                with engine_db.session_scope() as s:
-                    got.append(repository.next_serial(s, DAY))
-        except BaseException as exc:
-            errors.append(exc)
+        for _ in range(10):
+            with engine_db.session_scope() as s:
+                got.append(repository.next_serial(s, DAY))
 
-    threads = [threading.Thread(target=take) for _ in range(8)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert errors == []
+    run_at_once(take, 8)
     assert sorted(got) == list(range(1, 81))
 
 

@@ -3,7 +3,6 @@ GET requests read in their own snapshot and may not write."""
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 import pytest
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from tests.threads import run_at_once
 from zhili.core.db import Database, ReadOnlyViolation, get_session
 from zhili.org.models import Department
 
@@ -27,23 +27,14 @@ def sqlite_db(tmp_path):
 def test_thirty_threads_of_read_modify_write_lose_nothing(sqlite_db) -> None:
     with sqlite_db.session_scope() as s:
         s.execute(text("INSERT INTO t (id, n) VALUES (1, 0)"))
-    errors: list[BaseException] = []
 
     def bump() -> None:
-        try:
-            for _ in range(20):
-                with sqlite_db.session_scope() as s:  # read, then write: safe only with one writer
-                    n = s.execute(text("SELECT n FROM t WHERE id = 1")).scalar_one()
-                    s.execute(text("UPDATE t SET n = :n WHERE id = 1"), {"n": n + 1})
-        except BaseException as exc:
-            errors.append(exc)
+        for _ in range(20):
+            with sqlite_db.session_scope() as s:  # read, then write: safe only with one writer
+                n = s.execute(text("SELECT n FROM t WHERE id = 1")).scalar_one()
+                s.execute(text("UPDATE t SET n = :n WHERE id = 1"), {"n": n + 1})
 
-    threads = [threading.Thread(target=bump) for _ in range(30)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert errors == []
+    run_at_once(bump, 30)
     with sqlite_db.read_sessionmaker() as s:
         assert s.execute(text("SELECT n FROM t WHERE id = 1")).scalar_one() == 600
 
