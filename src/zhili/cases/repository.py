@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Connection,
-    Engine,
     Select,
     delete,
     false,
@@ -36,6 +35,7 @@ from zhili.cases.models import (
 )
 from zhili.cases.schemas import CaseFilters, StandardFilters
 from zhili.cases.states import QUEUES, TERMINAL, CaseStatus
+from zhili.core.db import side_transaction
 from zhili.identity.permissions import DEPARTMENT_ROLES, OVERSIGHT_ROLES
 from zhili.identity.scope import department_id_for, street_codes_for
 
@@ -313,21 +313,16 @@ def near_same_class(
 
 
 def next_serial(session: Session, day: str) -> int:
-    """The next serial of a local day.
+    """The next serial of a local day, taken in a side transaction (core.db.side_transaction).
 
-    On PostgreSQL the serial is taken in a short transaction of its own, so the day's row is locked for
-    one statement, not for the whole report (reports from 50 clients queued on it). A report that fails
+    On PostgreSQL that is a short transaction of its own, so the day's row is locked for one
+    statement, not for the whole report (reports from 50 clients queued on it): a report that fails
     after taking its serial leaves a gap, as a sequence would; numbers stay unique and in report order.
-    That transaction commits asynchronously: it is in the WAL before the report's own commit, which is
-    synchronous, so a committed case never carries a serial that a crash could hand out again.
-    On SQLite (one writer at a time) and on a session bound to a connection (tests) it stays in the
-    caller's transaction: no gaps."""
-    bind = session.get_bind()
-    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
-        with bind.begin() as connection:
-            connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            return _take_serial(connection, day)
-    return _take_serial(session, day)
+    It need not be durable by itself: the report's own commit, synchronous and later in the WAL, makes
+    it so, so a committed case never carries a serial that a crash could hand out again.
+    On SQLite it is the report's transaction: no gaps."""
+    with side_transaction(session, durable=False) as executor:
+        return _take_serial(executor, day)
 
 
 def _take_serial(executor: Session | Connection, day: str) -> int:

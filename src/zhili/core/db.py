@@ -15,7 +15,7 @@ import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm import sessionmaker as SessionMaker
@@ -181,9 +181,10 @@ class ReadOnlyViolation(RuntimeError):
 
 @event.listens_for(Session, "before_flush")
 def _no_flush_when_read_only(session: Session, _context: Any, _instances: Any) -> None:
-    if session.info.get(READ_ONLY) and (session.new or session.deleted or session.dirty):
-        changed = next(iter([*session.new, *session.deleted, *session.dirty]))
-        raise ReadOnlyViolation(f"a read-only unit of work tried to change {type(changed).__name__}")
+    changed = session.new or session.deleted or session.dirty
+    if session.info.get(READ_ONLY) and changed:
+        kind = type(next(iter(changed))).__name__
+        raise ReadOnlyViolation(f"a read-only unit of work tried to change {kind}")
 
 
 @dataclass
@@ -226,6 +227,26 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def side_transaction(session: Session, *, durable: bool = True) -> Iterator[Session | Connection]:
+    """Where to run a short write that many units of work contend for (a counter row), so that its
+    lock lasts one statement instead of the caller's whole transaction.
+
+    On PostgreSQL: a transaction of its own on the session's engine, committed on leaving; with
+    `durable=False` it commits asynchronously (`synchronous_commit = off`), which is safe when the
+    caller's own, synchronous commit follows it in the WAL. Where no second writer can run beside the
+    caller (SQLite: one writer per process) or the session is bound to one connection (tests): the
+    caller's session itself, in its transaction."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        with bind.begin() as connection:
+            if not durable:
+                connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            yield connection
+        return
+    yield session
 
 
 async def request_turn(request: Request) -> AsyncIterator[None]:
