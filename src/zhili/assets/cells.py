@@ -42,13 +42,6 @@ def _ladder(finest: str) -> dict[int, str]:
     return {r: (finest if r == RESOLUTIONS[-1] else str(h3.cell_to_parent(finest, r))) for r in RESOLUTIONS}
 
 
-@lru_cache(maxsize=100_000)
-def centre(cell: str) -> tuple[float, float]:
-    """(lon, lat) of a cell's centre."""
-    lat, lon = h3.cell_to_latlng(cell)
-    return lon, lat
-
-
 def cover(bbox: tuple[float, float, float, float], res: int) -> list[str]:
     """Cells at `res` that may hold a point of the WGS-84 box: those whose centre lies in the box
     grown by one cell edge (a hexagon reaches at most one edge length beyond its centre)."""

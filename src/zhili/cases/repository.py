@@ -230,15 +230,6 @@ def evidence_of(session: Session, case_id: int) -> Sequence[CaseEvidence]:
     ).all()
 
 
-def evidence_count(session: Session, case_id: int, stage: str) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).where(CaseEvidence.case_id == case_id, CaseEvidence.stage == stage)
-        )
-        or 0
-    )
-
-
 def tasks_of(session: Session, case_id: int) -> Sequence[CaseTask]:
     return session.scalars(select(CaseTask).where(CaseTask.case_id == case_id).order_by(CaseTask.id)).all()
 

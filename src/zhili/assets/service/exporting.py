@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,9 +78,3 @@ def _rows(ref: Reference, chunk: Any, crs: geo.CRS) -> list[dict[str, Any]]:
         )
     return out
 
-
-def iter_export(path: Path) -> Iterator[bytes]:
-    """The file's bytes in pieces (for streaming a download)."""
-    with path.open("rb") as fh:
-        while piece := fh.read(1 << 16):
-            yield piece

@@ -16,7 +16,6 @@ from zhili.cases.evaluation import queries
 from zhili.cases.evaluation.indicators import (
     COLUMNS,
     GROUPINGS,
-    POST_LABELS,
     EvaluationSettings,
     IndicatorRow,
     composite_score,
@@ -134,6 +133,3 @@ def compute(
     rows.sort(key=lambda r: (r.post or "", r.key))
     return rows
 
-
-def post_label_zh(post: str | None) -> str:
-    return POST_LABELS[post][1] if post in POST_LABELS else ""
