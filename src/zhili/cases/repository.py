@@ -33,7 +33,7 @@ from zhili.cases.models import (
     CaseStandard,
     CaseTask,
 )
-from zhili.cases.schemas import CaseFilters, StandardFilters
+from zhili.cases.schemas import CaseFilters, CaseListItem, StandardFilters
 from zhili.cases.states import QUEUES, TERMINAL, CaseStatus
 from zhili.core.db import side_transaction
 from zhili.identity.permissions import DEPARTMENT_ROLES, OVERSIGHT_ROLES
@@ -155,12 +155,9 @@ _SORTS = {
 
 
 # What a list shows of a case (the API's list item, the console's rows, the phone's cards): lists load
-# these columns only (a case row has about seventy). Reading another one of a listed case costs a query.
-LIST_COLUMNS = (
-    "number", "version", "status", "source", "self_handled", "class_kind", "class_code", "component_id",
-    "address", "description", "street_code", "community_code", "grid_code", "department_id", "reported_at",
-    "due_at", "amber_at", "pending_request", "urge_count", "lon", "lat",
-)
+# the list item's columns only, and amber_at for its colour (a case row has about seventy). Reading
+# another column of a listed case costs a query.
+LIST_COLUMNS = (*(f for f in CaseListItem.model_fields if f in CaseRecord.__table__.c), "amber_at")
 
 
 def list_columns() -> Any:
