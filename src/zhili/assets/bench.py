@@ -46,7 +46,7 @@ def _fill(db: Any, n: int) -> float:
     from zhili.assets.demo import MIX
     from zhili.assets.models import Component
     from zhili.assets.service.bulk import insert_records
-    from zhili.assets.service.common import CellDeltas, reference
+    from zhili.assets.service.common import CellDeltas, reference, stored_array
     from zhili.core import clock
 
     with db.session_scope() as s:
@@ -80,6 +80,7 @@ def _fill(db: Any, n: int) -> float:
             boxes = np.array([_bbox(grids[r["pos"]].geometry) for r in records])
             lons = boxes[:, 0] + rng.random(size) * (boxes[:, 2] - boxes[:, 0])
             lats = boxes[:, 1] + rng.random(size) * (boxes[:, 3] - boxes[:, 1])
+            lons, lats = stored_array(lons), stored_array(lats)  # located where they are stored
             found = ref.index.locate_many(lons, lats)
             rows = []
             for r, lon, lat, p in zip(records, lons.tolist(), lats.tolist(), found.tolist(), strict=True):
@@ -92,8 +93,8 @@ def _fill(db: Any, n: int) -> float:
                         "class_code": r["class_code"],
                         "name": "基准部件",
                         "status": "intact" if rng.random() > 0.04 else "damaged",
-                        "lon": round(lon, 7),
-                        "lat": round(lat, 7),
+                        "lon": lon,
+                        "lat": lat,
                         "grid_code": loc.grid_code,
                         "community_code": loc.community_code,
                         "street_code": loc.street_code,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from zhili.assets import extensions, ids, repository
 from zhili.assets.models import Component
 from zhili.assets.service.bulk import insert_records
-from zhili.assets.service.common import CellDeltas, reference
+from zhili.assets.service.common import CellDeltas, reference, stored, stored_array
 from zhili.core import clock
 
 log = logging.getLogger(__name__)
@@ -164,8 +164,8 @@ def seed_demo_components(session: Session) -> int | None:
                     "owner": dept.name if dept else None,
                     "maintainer": MAINTAINERS.get(departments[class_code]),
                     "status": str(statuses[i]),
-                    "lon": round(float(lons[i]), 7),
-                    "lat": round(float(lats[i]), 7),
+                    "lon": stored(lons[i]),
+                    "lat": stored(lats[i]),
                     "grid_code": loc.grid_code,
                     "community_code": loc.community_code,
                     "street_code": loc.street_code,
@@ -245,8 +245,7 @@ def _road_points(
     )
     x = x + np.where(h, 0.0, off / cos_lat)
     y = y + np.where(h, off, 0.0)
-    # Stored to 7 decimals (Python's rounding, as on insert): the grid is that of the stored point.
-    x, y = np.array([round(v, 7) for v in x.tolist()]), np.array([round(v, 7) for v in y.tolist()])
+    x, y = stored_array(x), stored_array(y)  # the grid is that of the stored point
     inside = ref.index.locate_many(x, y)
     in_street = np.array(
         [p >= 0 and ref.index.location_at(int(p)).street_code == street.code for p in inside.tolist()]

@@ -22,7 +22,7 @@ from sqlalchemy.sql.schema import Table
 
 from zhili.assets import cells, repository
 from zhili.assets.models import Component, ComponentVersion
-from zhili.assets.service.common import STATE_FIELDS, CellDeltas, Reference
+from zhili.assets.service.common import STATE_FIELDS, CellDeltas, Reference, stored
 from zhili.core.db import UTCDateTime
 
 # org's department table, read by name (assets uses org's services, not its models).
@@ -81,8 +81,8 @@ def insert_rows(
         return
     # Positions are kept to 7 decimals (about 1 cm), as everywhere in assets; the state's JSON then
     # holds exactly the stored number (SQLite writes 15 significant digits).
-    lons = [round(float(v[8]), 7) for v in values]
-    lats = [round(float(v[9]), 7) for v in values]
+    lons = [stored(v[8]) for v in values]
+    lats = [stored(v[9]) for v in values]
     ladders = cells.point_cells(lons, lats)
     today = now.date()
     rows = [

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from zhili.assets import cells, repository
@@ -21,6 +22,21 @@ from zhili.org.spatial import AreaIndex
 
 if TYPE_CHECKING:
     from zhili.identity.models import User
+
+# Positions are stored, located and handed out to 7 decimals of a degree (about 1 cm): a component's
+# grid is the grid of its stored point, so its own export imports back unchanged.
+POSITION_DECIMALS = 7
+
+
+def stored(value: float) -> float:
+    """A coordinate as it is stored."""
+    return round(float(value), POSITION_DECIMALS)
+
+
+def stored_array(values: np.ndarray) -> np.ndarray:
+    """`stored` for each element (Python's rounding, so that the stored number is the located one)."""
+    return np.array([round(v, POSITION_DECIMALS) for v in values.tolist()], dtype=np.float64)
+
 
 # The fields a version's `state` keeps (department by code: readable after departments change).
 STATE_FIELDS = (

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from zhili.assets import formats, repository
 from zhili.assets.models import Component
 from zhili.assets.schemas import ComponentFilters
-from zhili.assets.service.common import Reference, reference
+from zhili.assets.service.common import Reference, reference, stored
 from zhili.assets.service.inventory import streets_of
 from zhili.core import geo
 
@@ -72,8 +72,8 @@ def _rows(ref: Reference, chunk: Any, crs: geo.CRS) -> list[dict[str, Any]]:
                 "attrs": c.attributes or {},
                 "photos": ",".join(c.photos or []),
                 "notes": c.notes,
-                "lon": round(lon, 7),
-                "lat": round(lat, 7),
+                "lon": stored(lon),
+                "lat": stored(lat),
             }
         )
     return out

@@ -26,6 +26,7 @@ from zhili.assets.service.common import (
     diff,
     reference,
     state_of,
+    stored,
 )
 from zhili.assets.states import STATUSES
 from zhili.core import audit, clock, geo
@@ -49,7 +50,7 @@ def _not_found(code: str) -> NotFound:
 def _located(ref: Reference, lon: float, lat: float, crs: str) -> tuple[float, float, Any]:
     geo.check_lonlat(lon, lat)
     wlon, wlat = geo.to_wgs84(float(lon), float(lat), crs)
-    wlon, wlat = round(wlon, 7), round(wlat, 7)  # located where it is stored (see importing.checks)
+    wlon, wlat = stored(wlon), stored(wlat)  # located where it is stored
     return wlon, wlat, ref.index.require_location(wlon, wlat)
 
 
@@ -324,8 +325,8 @@ def to_read(
     return ComponentRead.model_validate(
         {
             **state,
-            "lon": round(lon, 7),
-            "lat": round(lat, 7),
+            "lon": stored(lon),
+            "lat": stored(lat),
             "crs": crs,
             "class_name": klass.name if klass else state["class_code"],
             "major_code": state["class_code"][:2],
@@ -380,7 +381,7 @@ def list_components(
     total, rows = repository.search(session, filters, streets_of(user), dept_id, limit=limit, offset=offset)
     items = [_list_item(ref, c) for c in rows]
     for item in items:
-        item.lon, item.lat = (round(v, 7) for v in geo.from_wgs84(item.lon, item.lat, crs_name))
+        item.lon, item.lat = (stored(v) for v in geo.from_wgs84(item.lon, item.lat, crs_name))
     return ComponentPage(total=total, limit=limit, offset=offset, items=items)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from zhili.assets import cells, repository
 from zhili.assets.schemas import ClassLayer
-from zhili.assets.service.common import reference
+from zhili.assets.service.common import reference, stored
 from zhili.assets.service.inventory import streets_of
 from zhili.assets.states import STATUSES
 from zhili.core import geo
@@ -114,7 +114,7 @@ def _points_out(pts: list[tuple[str, str, str, float, float]], crs: geo.CRS) -> 
         return []
     lons, lats = geo.from_wgs84(np.array([p[3] for p in pts]), np.array([p[4] for p in pts]), crs)
     return [
-        [p[0], p[1], p[2], round(float(x), 7), round(float(y), 7)]
+        [p[0], p[1], p[2], stored(x), stored(y)]
         for p, x, y in zip(pts, lons.tolist(), lats.tolist(), strict=True)
     ]
 

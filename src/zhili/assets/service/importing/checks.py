@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from zhili.assets import extensions, formats, ids
-from zhili.assets.service.common import Reference
+from zhili.assets.service.common import Reference, stored_array
 from zhili.assets.service.importing.report import ImportReport
 from zhili.assets.states import ACCURACIES, parse_data_source, parse_status
 from zhili.core import geo
@@ -256,11 +256,8 @@ def check_chunk(
     lats = np.array([r.lat for r in rows], dtype=np.float64)
     in_range = np.isfinite(lons) & np.isfinite(lats) & (np.abs(lons) <= 180) & (np.abs(lats) <= 90)
     wlons, wlats = geo.to_wgs84(np.where(in_range, lons, 0.0), np.where(in_range, lats, 0.0), crs)
-    # Located where they will be stored (7 decimals, about 1 cm): a point rounded across a grid edge
-    # would otherwise change grid when its own export is imported again.
-    # (Python's rounding, as on insert, so that the stored number is exactly the located one.)
-    wlons = np.array([round(v, 7) for v in wlons.tolist()])
-    wlats = np.array([round(v, 7) for v in wlats.tolist()])
+    # Located where they will be stored (see common.POSITION_DECIMALS).
+    wlons, wlats = stored_array(wlons), stored_array(wlats)
     index = look.ref.index
     positions = index.locate_many(wlons, wlats)
     kept: list[Row] = []
