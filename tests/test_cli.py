@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 from shapely.geometry import box, mapping
 from typer.testing import CliRunner
@@ -70,3 +78,84 @@ def test_demo_import_user_and_audit_commands(data_dir, tmp_path) -> None:
 def test_serve_refuses_the_default_secret(data_dir) -> None:
     result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 2 and "ZHILI_SECRET_KEY" in result.output
+
+
+def _established_on(port: int) -> set[str]:
+    """Socket inodes of the established TCP connections whose local port is `port`."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # 01: ESTABLISHED
+                inodes.add(fields[9])
+    return inodes
+
+
+def _sockets_of(pid: str) -> set[str]:
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                found.add(target[8:-1])
+    return found
+
+
+def test_serve_with_two_workers_spreads_connections_and_shares_one_database(data_dir) -> None:
+    env = {**os.environ, "ZHILI_DATA_DIR": str(data_dir), "ZHILI_SECRET_KEY": "s" * 48}
+    env.pop("ZHILI_DATABASE_URL", None)  # the embedded SQLite file, shared by both processes
+    zhili = [sys.executable, "-c", "from zhili.cli import app; app()"]
+    for command in (["db", "upgrade"], ["user", "create", "zhao.min", "-r", "operator", "--password",
+                                        "Baiyun#2026x"]):
+        done = subprocess.run([*zhili, *command], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([*zhili, "serve", "--port", str(port), "--workers", "2"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, server.communicate()[1][-2000:]
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "zhili serve --workers 2 did not answer in 90 s"
+            time.sleep(0.2)
+        children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout
+        workers = [p for p in children.split() if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+        assert len(workers) == 2, children
+
+        # A client that opens its keep-alive pool at once finds both processes behind the port (on
+        # one shared listening socket, the first process to wake accepts the whole batch).
+        pool = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(32)]
+        try:
+            for conn in pool:
+                conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            for conn in pool:
+                assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+            open_here = _established_on(port)
+            held = {pid: len(_sockets_of(pid) & open_here) for pid in workers}
+            assert all(n > 0 for n in held.values()) and sum(held.values()) == 32, held
+        finally:
+            for conn in pool:
+                conn.close()
+
+        # Writes from both processes land in one database: the fifth wrong password, over
+        # connections spread across the workers, locks the account for all of them.
+        clients = [httpx.Client(base_url=base, timeout=10) for _ in range(8)]
+        try:
+            wrong = {"username": "zhao.min", "password": "not-the-password"}
+            answers = [c.post("/api/v1/auth/token", json=wrong).status_code for c in clients[:5]]
+            assert answers == [401, 401, 401, 401, 429]
+            right = {"username": "zhao.min", "password": "Baiyun#2026x"}
+            assert {c.post("/api/v1/auth/token", json=right).status_code for c in clients[5:]} == {429}
+        finally:
+            for client in clients:
+                client.close()
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
+    assert server.returncode == 0

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     model_registry.load_all()
-    database = db or Database.from_url(settings.effective_database_url, echo=settings.sql_echo)
+    database = db or Database.from_url(settings.effective_database_url, echo=settings.sql_echo,
+                                       requests_in_flight=settings.requests_in_flight)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -75,27 +75,30 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
-    import uvicorn
+    from zhili import serving
 
-    from zhili.app import create_app
+    if workers == 1:
+        from zhili.app import create_app
 
-    if workers > 1:
-        _fail("use several `zhili serve` processes behind a reverse proxy instead of --workers")
-    from zhili.core.web import KEEP_ALIVE_SECONDS
+        serving.serve(create_app(settings), host=host, port=port)
+        return
+    # Each worker process builds its own app (engine, pools, caches) from the same environment; on
+    # SQLite their writers take turns on the database's writer lock, their readers do not wait.
+    raise typer.Exit(serving.serve("zhili.app:create_app", host=host, port=port, workers=workers))
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True,
-                timeout_keep_alive=KEEP_ALIVE_SECONDS)
+
+WorkersOpt = Annotated[int, typer.Option(min=1, max=64, help="Server processes sharing the port")]
 
 
 @app.command()
-def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000, workers: WorkersOpt = 1) -> None:
     """Serve the web console and API (production: refuses default secrets)."""
     settings = get_settings()
     try:
         settings.ensure_production_secrets()
     except InsecureSettings as exc:
         _fail(str(exc))
-    _serve(settings, host, port)
+    _serve(settings, host, port, workers)
 
 
 @app.command()

@@ -1,8 +1,10 @@
-"""SQLite: many threads writing at once queue on the process lock (none fails "database is locked");
-GET requests read in their own snapshot and may not write."""
+"""SQLite: many threads and processes writing at once take turns on the writer lock (none fails
+"database is locked"); GET requests read in their own snapshot and may not write."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Annotated
 
 import pytest
@@ -11,7 +13,9 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tests.threads import run_at_once
-from zhili.core.db import Database, ReadOnlyViolation, get_session
+from zhili.core import db as db_module
+from zhili.core.db import Database, ReadOnlyViolation, WriterLock, get_session
+from zhili.core.errors import Busy
 from zhili.org.models import Department
 
 
@@ -61,3 +65,77 @@ def test_a_get_request_that_changes_data_is_refused(app, client, session) -> Non
     with pytest.raises(ReadOnlyViolation):  # a programming error (served as a 500), raised by the test client
         client.get("/api/v1/_test/sneaky-write")
     assert session.scalar(select(Department.id).where(Department.code == "SNEAKY")) is None
+
+
+# --- several processes on one SQLite file (`zhili serve --workers N`, a worker, a CLI import) ---------
+
+_TRY_LOCK = """
+import sys
+from zhili.core.db import WriterLock
+print(WriterLock(sys.argv[1]).acquire(timeout=float(sys.argv[2])))
+"""
+
+_BUMP = """
+import sys
+from sqlalchemy import text
+from zhili.core.db import Database
+db = Database.from_url(sys.argv[1])
+for _ in range(int(sys.argv[2])):
+    with db.session_scope() as s:
+        n = s.execute(text("SELECT n FROM t WHERE id = 1")).scalar_one()
+        s.execute(text("UPDATE t SET n = :n WHERE id = 1"), {"n": n + 1})
+"""
+
+
+def _python(code: str, *args: object, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def test_a_writer_in_another_process_keeps_writers_here_out_until_it_is_done(tmp_path) -> None:
+    path = str(tmp_path / "w.db-writer.lock")
+    held = WriterLock(path)
+    assert held.acquire(timeout=1)
+    try:
+        meanwhile = _python(_TRY_LOCK, path, 0.3)
+        assert meanwhile.stdout.strip() == "False", meanwhile.stderr
+    finally:
+        held.release()
+    afterwards = _python(_TRY_LOCK, path, 5)
+    assert afterwards.stdout.strip() == "True", afterwards.stderr
+
+
+def test_a_write_waits_for_another_process_then_gives_up_with_busy(sqlite_db, monkeypatch) -> None:
+    url = str(sqlite_db.engine.url)
+    other = WriterLock(f"{sqlite_db.engine.url.database}-writer.lock")
+    monkeypatch.setattr(db_module, "WRITE_LOCK_SECONDS", 0.3)
+    assert other.acquire(timeout=1)  # stands for another process: a lock of its own on the same file
+    try:
+        with pytest.raises(Busy, match="busy"), sqlite_db.session_scope() as s:
+            s.execute(text("INSERT INTO t (id, n) VALUES (7, 0)"))
+    finally:
+        other.release()
+    with sqlite_db.session_scope() as s:  # free again: the write goes through
+        s.execute(text("INSERT INTO t (id, n) VALUES (7, 0)"))
+    assert Database.from_url(url).read_sessionmaker().execute(text("SELECT count(*) FROM t")).scalar() == 1
+
+
+def test_two_processes_and_threads_here_of_read_modify_write_lose_nothing(sqlite_db) -> None:
+    with sqlite_db.session_scope() as s:
+        s.execute(text("INSERT INTO t (id, n) VALUES (1, 0)"))
+    url = str(sqlite_db.engine.url)
+    children = [subprocess.Popen([sys.executable, "-c", _BUMP, url, "150"], stderr=subprocess.PIPE, text=True)
+                for _ in range(2)]
+
+    def bump() -> None:
+        for _ in range(50):
+            with sqlite_db.session_scope() as s:
+                n = s.execute(text("SELECT n FROM t WHERE id = 1")).scalar_one()
+                s.execute(text("UPDATE t SET n = :n WHERE id = 1"), {"n": n + 1})
+
+    run_at_once(bump, 3)
+    for child in children:
+        _out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+    with sqlite_db.read_sessionmaker() as s:
+        assert s.execute(text("SELECT n FROM t WHERE id = 1")).scalar_one() == 2 * 150 + 3 * 50

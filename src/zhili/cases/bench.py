@@ -32,7 +32,6 @@ import httpx
 from fastapi import FastAPI
 
 from zhili.cases.bench_load import ACTOR, CYCLE
-from zhili.core.web import KEEP_ALIVE_SECONDS
 
 CONNECTIONS = 50
 FLOOR_REQUESTS = 4000
@@ -40,6 +39,8 @@ ACTION_REQUESTS = 4200  # 600 cycles of 7 requests
 PHASE_SECONDS = 90.0
 READ_SECONDS = 20.0
 N_CASES = 1_000_000
+# Server processes of both servers, the floor's and the application's (`zhili serve --workers`).
+WORKERS = int(os.environ.get("ZHILI_BENCH_WORKERS", "1"))
 YEAR = 2025
 # --- the servers (run by uvicorn in their own process) ---------------------------------------------
 
@@ -86,10 +87,9 @@ def _server(factory: str, url: str, data_dir: Path) -> Iterator[str]:
         port = int(sock.getsockname()[1])
     env = {**os.environ, "ZHILI_DATABASE_URL": url, "ZHILI_DATA_DIR": str(data_dir),
            "ZHILI_SECRET_KEY": "b" * 48}
-    proc = subprocess.Popen(  # noqa: S603 - our own module under uvicorn
-        [sys.executable, "-m", "uvicorn", f"zhili.cases.bench:{factory}", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-         "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS)],  # as `zhili serve`
+    proc = subprocess.Popen(  # noqa: S603 - our own module, served as `zhili serve` serves
+        [sys.executable, "-m", "zhili.serving", f"zhili.cases.bench:{factory}", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}/"
     try:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -65,16 +68,22 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
-# SQLite keeps one writer at a time. Within a process, writers queue on this lock instead of in
-# SQLite's busy handler, which sleeps in growing steps and, with dozens of threads, gives up with
-# "database is locked" (other processes still wait in the busy handler, as before).
+# SQLite keeps one writer at a time. Writers queue on WriterLock (threads of a process on a lock,
+# processes on a file lock beside the database) instead of in SQLite's busy handler, which sleeps in
+# growing steps (up to 100 ms a step) and, with dozens of threads, gives up with "database is locked".
 WRITE_LOCK_SECONDS = 30.0
+# How often a process waiting for another process's writer looks again: the wait's longest step.
+WRITER_POLL_SECONDS = 0.002
 READ_ONLY = "zhili_read_only"  # execution option and session.info key of read-only units of work
 SAFE_METHODS = frozenset({"GET", "HEAD"})  # their requests read only
-# Requests using the database at once per process: below anyio's 40 worker threads and the pools'
-# connections (10 + 30 on both), leaving room for jobs and a second, short unit of work per request
+# Requests using the database at once per process (ZHILI_REQUESTS_IN_FLIGHT sets it per app). Few:
+# a process has one GIL, and its throughput fell as more threads took turns on it (SQLite, a million
+# cases, 50 connections: reads 300-310 requests/s with 2-4 in flight, 235-240 with 16; case actions
+# on PostgreSQL 134 against 110 with one process, 218 against 166 with two). More cores take more
+# processes (`zhili serve --workers`), not more threads. Far below anyio's 40 worker threads and the
+# pools' 10 + 30 connections, leaving room for jobs and a second, short unit of work per request
 # (a case number on PostgreSQL, a token's last use).
-REQUESTS_IN_FLIGHT = 16
+REQUESTS_IN_FLIGHT = 4
 # A pooled PostgreSQL connection idle this long is pinged before use (see _ping_when_idle).
 PING_AFTER_IDLE_SECONDS = 2.0
 
@@ -85,7 +94,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # process lock holding their connection, and readers must still find one.
         engine = create_engine(url, echo=echo, pool_size=10, max_overflow=30,
                                connect_args={"check_same_thread": False, "timeout": WRITE_LOCK_SECONDS})
-        _tune_sqlite(engine, threading.Lock())
+        database = engine.url.database or ""
+        on_disk = database not in ("", ":memory:") and not database.startswith("file:")
+        _tune_sqlite(engine, WriterLock(f"{database}-writer.lock" if on_disk else None))
     else:
         engine = create_engine(url, echo=echo, pool_size=10, max_overflow=30)
         _ping_when_idle(engine)
@@ -116,11 +127,61 @@ def _ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECOND
             raise DisconnectionError("pooled connection did not answer the ping")
 
 
-def _tune_sqlite(engine: Engine, write_lock: threading.Lock) -> None:
+class WriterLock:
+    """One writer at a time on one SQLite file, across the threads of a process and across processes
+    (several `zhili serve --workers`, a worker, a CLI import): threads queue on a thread lock, and
+    the one thread per process that holds it takes an advisory file lock (flock) beside the database.
+
+    The file lock is polled in short steps (at most WRITER_POLL_SECONDS) rather than waited on in
+    SQLite's busy handler, whose steps grow to 100 ms: a writer in another process is followed within
+    a few milliseconds of its commit. The kernel drops a dead process's file lock, so a crash never
+    leaves the database locked. `path` None (an in-memory database): one process, the thread lock only.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._threads = threading.Lock()
+        self._path = path
+        self._fd: int | None = None
+        self._pid = 0  # the process that opened _fd: a forked child opens its own
+
+    def acquire(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        if not self._threads.acquire(timeout=timeout):
+            return False
+        if self._path is None:
+            return True
+        try:
+            if self._fd is None or self._pid != os.getpid():  # opened once, under the thread lock
+                self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+                weakref.finalize(self, os.close, self._fd)
+            step = WRITER_POLL_SECONDS / 8
+            while True:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return True
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        self._threads.release()
+                        return False
+                    time.sleep(step)
+                    step = min(step * 2, WRITER_POLL_SECONDS)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+def _tune_sqlite(engine: Engine, write_lock: WriterLock) -> None:
     """Foreign keys on, WAL, SQLAlchemy's recipe so that SAVEPOINT and BEGIN behave (pysqlite), and
-    one writer at a time per process: read-only units of work BEGIN (deferred: a snapshot, no lock);
-    the others take the process lock, then BEGIN IMMEDIATE, and give the lock back when their
-    connection returns to the pool (after COMMIT or ROLLBACK)."""
+    one writer at a time: read-only units of work BEGIN (deferred: a snapshot, no lock); the others
+    take the writer lock, then BEGIN IMMEDIATE, and give the lock back when their connection
+    returns to the pool (after COMMIT or ROLLBACK)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -142,8 +203,8 @@ def _tune_sqlite(engine: Engine, write_lock: threading.Lock) -> None:
                 raise Busy("The database is busy with other changes; nothing was saved, please retry.")
             record.info["write_lock"] = True
         try:
-            # IMMEDIATE takes SQLite's write lock at once: against other processes, two writers
-            # queue in the busy handler instead of failing on upgrade.
+            # IMMEDIATE takes SQLite's write lock at once (free now, unless a program other than
+            # zhili writes: then it waits in the busy handler) instead of failing on upgrade.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             _release(record)
@@ -197,11 +258,12 @@ class Database:
     writer_turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
-    def from_url(cls, url: str, *, echo: bool = False) -> Database:
-        return cls.of(make_engine(url, echo=echo))
+    def from_url(cls, url: str, *, echo: bool = False,
+                 requests_in_flight: int = REQUESTS_IN_FLIGHT) -> Database:
+        return cls.of(make_engine(url, echo=echo), requests_in_flight=requests_in_flight)
 
     @classmethod
-    def of(cls, engine: Engine) -> Database:
+    def of(cls, engine: Engine, *, requests_in_flight: int = REQUESTS_IN_FLIGHT) -> Database:
         """Sessions that may write, and read-only ones (GET requests): on SQLite the latter read a
         snapshot without waiting for writers; on both databases a write through them is refused."""
         return cls(
@@ -209,6 +271,7 @@ class Database:
             sessionmaker(engine, expire_on_commit=False, autoflush=True),
             sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False,
                          autoflush=True, info={READ_ONLY: True}),
+            asyncio.Semaphore(requests_in_flight),
         )
 
     @contextmanager
