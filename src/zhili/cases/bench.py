@@ -7,8 +7,10 @@
 (c) with 1,000,000 cases: the case list API and the queue pages at an offered load of half the floor;
 (d) evaluation of the year by street and by department.
 
-Servers and the load generator run in separate processes on 127.0.0.1 (`python -m zhili.cases.bench_load`
-is the generator: an asyncio httpx client). Every phase is bounded in requests and seconds.
+Servers and the load generator run in separate processes on 127.0.0.1: both servers as `zhili serve
+--workers N` serves (`python -m zhili.serving`, N = ZHILI_BENCH_WORKERS, default one per core), the
+generator as `python -m zhili.cases.bench_load` (HTTP/1.1 on asyncio streams, lean enough to leave
+the CPU to the servers). Every phase is bounded in requests and seconds.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ ACTION_REQUESTS = 4200  # 600 cycles of 7 requests
 PHASE_SECONDS = 90.0
 READ_SECONDS = 20.0
 N_CASES = 1_000_000
-# Server processes of both servers, the floor's and the application's (`zhili serve --workers`).
-WORKERS = int(os.environ.get("ZHILI_BENCH_WORKERS", "1"))
+# Server processes of both servers, the floor's and the application's (`zhili serve --workers`): one
+# per core by default, as the application would be served on this machine.
+WORKERS = int(os.environ.get("ZHILI_BENCH_WORKERS") or os.cpu_count() or 1)
 YEAR = 2025
 # --- the servers (run by uvicorn in their own process) ---------------------------------------------
 
@@ -253,7 +256,8 @@ def bench_cases(database_url: str | None) -> None:
         # ZHILI_BENCH_SQLITE=path keeps the SQLite file (and its million cases) for the next run.
         url = database_url or f"sqlite:///{os.environ.get('ZHILI_BENCH_SQLITE') or data_dir / 'bench.db'}"
         print(f"database: {url.split('@')[-1]}; {os.cpu_count()} CPU(s); {CONNECTIONS} connections; "
-              "servers and the load generator in separate processes on 127.0.0.1")
+              f"each server in {WORKERS} process(es) (ZHILI_BENCH_WORKERS); the load generator in "
+              "a separate process; all on 127.0.0.1")
         prep = _prepare(url)
         with _server("floor_app", url, data_dir) as base:
             _load({"scenario": "floor", "base": base, "requests": 300, "seconds": 20,
@@ -283,8 +287,8 @@ def bench_cases(database_url: str | None) -> None:
             ratio = actions["rps"] / floor["rps"]
             print(f"    ratio to the floor: {ratio:.0%} (target >= 50 %)")
             if wrk_rps:
-                print(f"    ratio to the floor as wrk drives it: {actions['rps'] / wrk_rps:.0%} (this client"
-                      " is the floor's limit where the two floors differ)")
+                print(f"    ratio to the floor as wrk drives it: {actions['rps'] / wrk_rps:.0%} (a check on"
+                      " the load generator: the two floors should agree)")
             queries = _queries_per_action(url, data_dir, prep, sha)
             print("    SQL statements per request: " + ", ".join(f"{k} {v}" for k, v in queries.items()))
 
@@ -293,8 +297,8 @@ def bench_cases(database_url: str | None) -> None:
 
 
 def _wrk_floor(base: str) -> float | None:
-    """The same floor route driven by wrk (a C client, when installed): how much of the floor figure
-    above is the Python load generator's own limit. None without wrk."""
+    """The same floor route driven by wrk (a C client, when installed): a check that the floor figure
+    above is the server's and not the load generator's limit. None without wrk."""
     import re
     import shutil
 
