@@ -159,3 +159,14 @@ def test_serve_with_two_workers_spreads_connections_and_shares_one_database(data
         server.terminate()
         server.communicate(timeout=60)
     assert server.returncode == 0
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_on_a_port_in_use_says_so(data_dir, monkeypatch, workers) -> None:
+    monkeypatch.setenv("ZHILI_SECRET_KEY", "s" * 48)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["serve", "--port", str(port), "--workers", workers])
+    assert result.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in result.output, result.output

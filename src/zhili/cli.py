@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -35,7 +35,7 @@ def _database(settings: Settings):  # type: ignore[no-untyped-def]
     return Database.from_url(settings.effective_database_url)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
 
@@ -77,14 +77,18 @@ def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
 def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     from zhili import serving
 
-    if workers == 1:
-        from zhili.app import create_app
+    try:
+        if workers == 1:
+            from zhili.app import create_app
 
-        serving.serve(create_app(settings), host=host, port=port)
-        return
-    # Each worker process builds its own app (engine, pools, caches) from the same environment; on
-    # SQLite their writers take turns on the database's writer lock, their readers do not wait.
-    raise typer.Exit(serving.serve("zhili.app:create_app", host=host, port=port, workers=workers))
+            serving.serve(create_app(settings), host=host, port=port)
+            return
+        # Each worker process builds its own app (engine, pools, caches) from the same environment;
+        # on SQLite their writers take turns on the database's writer lock, their readers do not wait.
+        status = serving.serve("zhili.app:create_app", host=host, port=port, workers=workers)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    raise typer.Exit(status)
 
 
 WorkersOpt = Annotated[int, typer.Option(min=1, max=64, help="Server processes sharing the port")]
