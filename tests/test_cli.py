@@ -91,6 +91,16 @@ def _established_on(port: int) -> set[str]:
     return inodes
 
 
+def _children_of(pid: int) -> list[str]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # the field after the parenthesised command is the state, then the parent's pid
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(stat.parent.name)
+    return children
+
+
 def _sockets_of(pid: str) -> set[str]:
     found = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
@@ -124,9 +134,9 @@ def test_serve_with_two_workers_spreads_connections_and_shares_one_database(data
                     break
             assert time.monotonic() < deadline, "zhili serve --workers 2 did not answer in 90 s"
             time.sleep(0.2)
-        children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout
-        workers = [p for p in children.split() if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
-        assert len(workers) == 2, children
+        workers = [pid for pid in _children_of(server.pid)
+                   if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(workers) == 2, workers
 
         # A client that opens its keep-alive pool at once finds both processes behind the port (on
         # one shared listening socket, the first process to wake accepts the whole batch).

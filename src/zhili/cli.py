@@ -102,6 +102,7 @@ def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000, workers: WorkersOpt
         settings.ensure_production_secrets()
     except InsecureSettings as exc:
         _fail(str(exc))
+    typer.echo(f"serving on http://{host}:{port}/ in {workers} process(es)")
     _serve(settings, host, port, workers)
 
 
