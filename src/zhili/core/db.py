@@ -79,10 +79,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})  # their requests read only
 # Requests using the database at once per process (ZHILI_REQUESTS_IN_FLIGHT sets it per app). Few:
 # a process has one GIL, and its throughput fell as more threads took turns on it (2 cores, 2 server
 # processes, 50 connections: reads of a million cases on SQLite 270-298 requests/s with 4 in flight,
-# 242-267 with 16; case actions on PostgreSQL 227 against 176; one process: 134 against 110). More
-# cores take more processes (`zhili serve --workers`), not more threads. Far below anyio's 40 worker
-# threads and the pools' 10 + 30 connections, leaving room for jobs and a second, short unit of
-# work per request (a case number on PostgreSQL, a token's last use).
+# 242-267 with 16; case actions on PostgreSQL 227 against 176). More cores take more processes
+# (`zhili serve --workers`), not more threads. Far below anyio's 40 worker threads and the pools'
+# 10 + 30 connections, leaving room for jobs and a second, short unit of work per request (a case
+# number on PostgreSQL, a token's last use).
 REQUESTS_IN_FLIGHT = 4
 # A pooled PostgreSQL connection idle this long is pinged before use (see _ping_when_idle).
 PING_AFTER_IDLE_SECONDS = 2.0
