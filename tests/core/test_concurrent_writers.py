@@ -106,7 +106,6 @@ def test_a_writer_in_another_process_keeps_writers_here_out_until_it_is_done(tmp
 
 
 def test_a_write_waits_for_another_process_then_gives_up_with_busy(sqlite_db, monkeypatch) -> None:
-    url = str(sqlite_db.engine.url)
     other = WriterLock(f"{sqlite_db.engine.url.database}-writer.lock")
     monkeypatch.setattr(db_module, "WRITE_LOCK_SECONDS", 0.3)
     assert other.acquire(timeout=1)  # stands for another process: a lock of its own on the same file
@@ -117,7 +116,8 @@ def test_a_write_waits_for_another_process_then_gives_up_with_busy(sqlite_db, mo
         other.release()
     with sqlite_db.session_scope() as s:  # free again: the write goes through
         s.execute(text("INSERT INTO t (id, n) VALUES (7, 0)"))
-    assert Database.from_url(url).read_sessionmaker().execute(text("SELECT count(*) FROM t")).scalar() == 1
+    with sqlite_db.read_sessionmaker() as s:
+        assert s.execute(text("SELECT count(*) FROM t")).scalar_one() == 1
 
 
 def test_two_processes_and_threads_here_of_read_modify_write_lose_nothing(sqlite_db) -> None:
