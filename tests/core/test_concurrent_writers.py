@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import pytest
@@ -28,17 +29,18 @@ def sqlite_db(tmp_path):
     db.engine.dispose()
 
 
+def bump(db: Database, times: int) -> None:
+    """Read the counter, then write it plus one: safe only with one writer at a time."""
+    for _ in range(times):
+        with db.session_scope() as s:
+            n = s.execute(text("SELECT n FROM t WHERE id = 1")).scalar_one()
+            s.execute(text("UPDATE t SET n = :n WHERE id = 1"), {"n": n + 1})
+
+
 def test_thirty_threads_of_read_modify_write_lose_nothing(sqlite_db) -> None:
     with sqlite_db.session_scope() as s:
         s.execute(text("INSERT INTO t (id, n) VALUES (1, 0)"))
-
-    def bump() -> None:
-        for _ in range(20):
-            with sqlite_db.session_scope() as s:  # read, then write: safe only with one writer
-                n = s.execute(text("SELECT n FROM t WHERE id = 1")).scalar_one()
-                s.execute(text("UPDATE t SET n = :n WHERE id = 1"), {"n": n + 1})
-
-    run_at_once(bump, 30)
+    run_at_once(lambda: bump(sqlite_db, 20), 30)
     with sqlite_db.read_sessionmaker() as s:
         assert s.execute(text("SELECT n FROM t WHERE id = 1")).scalar_one() == 600
 
@@ -77,14 +79,11 @@ print(WriterLock(sys.argv[1]).acquire(timeout=float(sys.argv[2])))
 
 _BUMP = """
 import sys
-from sqlalchemy import text
+from tests.core.test_concurrent_writers import bump
 from zhili.core.db import Database
-db = Database.from_url(sys.argv[1])
-for _ in range(int(sys.argv[2])):
-    with db.session_scope() as s:
-        n = s.execute(text("SELECT n FROM t WHERE id = 1")).scalar_one()
-        s.execute(text("UPDATE t SET n = :n WHERE id = 1"), {"n": n + 1})
+bump(Database.from_url(sys.argv[1]), int(sys.argv[2]))
 """
+ROOT = Path(__file__).resolve().parents[2]  # where `tests` imports from, in a child process
 
 
 def _python(code: str, *args: object, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -124,16 +123,9 @@ def test_two_processes_and_threads_here_of_read_modify_write_lose_nothing(sqlite
     with sqlite_db.session_scope() as s:
         s.execute(text("INSERT INTO t (id, n) VALUES (1, 0)"))
     url = str(sqlite_db.engine.url)
-    children = [subprocess.Popen([sys.executable, "-c", _BUMP, url, "150"], stderr=subprocess.PIPE, text=True)
-                for _ in range(2)]
-
-    def bump() -> None:
-        for _ in range(50):
-            with sqlite_db.session_scope() as s:
-                n = s.execute(text("SELECT n FROM t WHERE id = 1")).scalar_one()
-                s.execute(text("UPDATE t SET n = :n WHERE id = 1"), {"n": n + 1})
-
-    run_at_once(bump, 3)
+    children = [subprocess.Popen([sys.executable, "-c", _BUMP, url, "150"], cwd=ROOT, stderr=subprocess.PIPE,
+                                 text=True) for _ in range(2)]
+    run_at_once(lambda: bump(sqlite_db, 50), 3)
     for child in children:
         _out, err = child.communicate(timeout=120)
         assert child.returncode == 0, err

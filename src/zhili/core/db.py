@@ -91,7 +91,7 @@ PING_AFTER_IDLE_SECONDS = 2.0
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         # One connection per worker thread (anyio's default limit is 40): writers wait on the
-        # process lock holding their connection, and readers must still find one.
+        # writer lock holding their connection, and readers must still find one.
         engine = create_engine(url, echo=echo, pool_size=10, max_overflow=30,
                                connect_args={"check_same_thread": False, "timeout": WRITE_LOCK_SECONDS})
         database = engine.url.database or ""
