@@ -1,21 +1,23 @@
 """SQLite: many threads and processes writing at once take turns on the writer lock (none fails
-"database is locked"); GET requests read in their own snapshot and may not write."""
+"database is locked"); a unit of work reads beside the writer and waits only to write; GET requests
+read in their own snapshot and may not write."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
 import pytest
 from fastapi import APIRouter, Depends
-from sqlalchemy import select, text
+from sqlalchemy import column, select, table, text
 from sqlalchemy.orm import Session
 
 from tests.threads import run_at_once
 from zhili.core import db as db_module
-from zhili.core.db import Database, ReadOnlyViolation, WriterLock, get_session
+from zhili.core.db import Database, ReadOnlyViolation, WriterLock, become_writer, get_session
 from zhili.core.errors import Busy
 from zhili.org.models import Department
 
@@ -29,11 +31,15 @@ def sqlite_db(tmp_path):
     db.engine.dispose()
 
 
+T = table("t", column("id"), column("n"))
+
+
 def bump(db: Database, times: int) -> None:
-    """Read the counter, then write it plus one: safe only with one writer at a time."""
+    """Read the counter with a locking read (FOR UPDATE, as on PostgreSQL), then write it plus one:
+    the read waits for the one writer and reads what it committed, so no increment is lost."""
     for _ in range(times):
         with db.session_scope() as s:
-            n = s.execute(text("SELECT n FROM t WHERE id = 1")).scalar_one()
+            n = s.execute(select(T.c.n).where(T.c.id == 1).with_for_update()).scalar_one()
             s.execute(text("UPDATE t SET n = :n WHERE id = 1"), {"n": n + 1})
 
 
@@ -43,6 +49,59 @@ def test_thirty_threads_of_read_modify_write_lose_nothing(sqlite_db) -> None:
     run_at_once(lambda: bump(sqlite_db, 20), 30)
     with sqlite_db.read_sessionmaker() as s:
         assert s.execute(text("SELECT n FROM t WHERE id = 1")).scalar_one() == 600
+
+
+def test_a_unit_of_work_reads_beside_the_writer_and_waits_only_to_write(sqlite_db) -> None:
+    with sqlite_db.session_scope() as s:
+        s.execute(text("INSERT INTO t (id, n) VALUES (1, 0)"))
+    seen: dict[str, int] = {}
+    read, wrote = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with sqlite_db.session_scope() as s:
+            seen["n"] = s.execute(text("SELECT n FROM t WHERE id = 1")).scalar_one()
+            read.set()
+            s.execute(text("INSERT INTO t (id, n) VALUES (2, 0)"))
+        wrote.set()
+
+    writer = sqlite_db.sessionmaker()
+    try:
+        writer.execute(text("UPDATE t SET n = 1 WHERE id = 1"))  # the writer, not committed yet
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert read.wait(10), "a read waited for the writer"
+        assert seen["n"] == 0  # the last committed value
+        assert not wrote.wait(0.3), "a second writer wrote beside the first"
+        writer.commit()
+    finally:
+        writer.close()
+    thread.join(10)
+    assert wrote.is_set()
+    with sqlite_db.read_sessionmaker() as s:
+        assert s.execute(text("SELECT n, (SELECT count(*) FROM t) FROM t WHERE id = 1")).one() == (1, 2)
+
+
+def test_become_writer_keeps_other_writers_out_before_anything_is_written(sqlite_db) -> None:
+    wrote = threading.Event()
+
+    def other() -> None:
+        with sqlite_db.session_scope() as s:
+            s.execute(text("INSERT INTO t (id, n) VALUES (2, 0)"))
+        wrote.set()
+
+    first = sqlite_db.sessionmaker()
+    try:
+        become_writer(first)
+        largest = first.execute(text("SELECT coalesce(max(id), 0) FROM t")).scalar_one()
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert not wrote.wait(0.3), "another writer wrote while this one numbered its rows"
+        first.execute(text("INSERT INTO t (id, n) VALUES (:id, 0)"), {"id": largest + 1})
+        first.commit()
+    finally:
+        first.close()
+    thread.join(10)
+    assert wrote.is_set()
 
 
 def test_a_read_only_unit_of_work_cannot_write(sqlite_db) -> None:

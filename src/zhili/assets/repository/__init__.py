@@ -173,7 +173,8 @@ def _ensure_serial_row(session: Session, class_code: str, district: str) -> None
 
 def allocate_serials(session: Session, class_code: str, n: int, district: str) -> int:
     """Reserve `n` consecutive serials of a class; returns the first. The counter row stays locked by
-    this transaction (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE), so concurrent imports queue."""
+    this transaction (PostgreSQL row lock; on SQLite the transaction is the one writer), so concurrent
+    imports queue."""
     _ensure_serial_row(session, class_code, district)
     table = _SERIALS
     last = session.execute(

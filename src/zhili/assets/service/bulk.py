@@ -23,7 +23,7 @@ from sqlalchemy.sql.schema import Table
 from zhili.assets import cells, repository
 from zhili.assets.models import Component, ComponentVersion
 from zhili.assets.service.common import STATE_FIELDS, CellDeltas, Reference, stored
-from zhili.core.db import UTCDateTime
+from zhili.core.db import UTCDateTime, become_writer
 
 # org's department table, read by name (assets uses org's services, not its models).
 _DEPARTMENT = table("department", column("id"), column("code"))
@@ -185,9 +185,10 @@ def _d(value: date | None) -> str:
 def _insert_new_sqlite(
     session: Session, rows: list[tuple[Any, ...]], actor: str | None, action: str, now: datetime
 ) -> None:
-    """SQLite: BEGIN IMMEDIATE holds the write lock for the whole transaction, so the ids after the
-    current largest are this transaction's to give; the versions are then built by SQLite itself."""
+    """SQLite: as the one writer until it commits, this transaction may give the ids after the
+    current largest; the versions are then built by SQLite itself."""
     components = cast(Table, Component.__table__)
+    become_writer(session)
     first = repository.max_component_id(session) + 1
     with_ids = sorted(((first + i, *row) for i, row in enumerate(rows)), key=_by_cell)
     repository.insert_tuples(session, components, ("id", *COLUMNS), with_ids)
