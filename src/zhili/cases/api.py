@@ -114,7 +114,9 @@ def _once(
     produce: Callable[[], tuple[int, dict[str, Any]]],
 ) -> JSONResponse:
     """Answer with `produce` run once per `Idempotency-Key` and body; a retry gets the first answer."""
-    fingerprint = idempotency.request_hash("POST", request.url.path, body.model_dump(mode="json"))
+    fingerprint = ""  # without a key there is nothing to compare it with
+    if key is not None:
+        fingerprint = idempotency.request_hash("POST", request.url.path, body.model_dump(mode="json"))
     status, answer, replayed = idempotency.run_once(session, user.id, key, fingerprint, produce)
     return JSONResponse(
         answer, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None

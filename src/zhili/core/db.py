@@ -77,13 +77,14 @@ WRITER_POLL_SECONDS = 0.002
 READ_ONLY = "zhili_read_only"  # execution option and session.info key of read-only units of work
 SAFE_METHODS = frozenset({"GET", "HEAD"})  # their requests read only
 # Requests using the database at once per process (ZHILI_REQUESTS_IN_FLIGHT sets it per app). Few:
-# a process has one GIL, and its throughput fell as more threads took turns on it (2 cores, 2 server
+# a process has one GIL, and its throughput fell as more threads took turns on it. 2 cores, 2 server
 # processes, 50 connections: reads of a million cases on SQLite 270-298 requests/s with 4 in flight,
-# 242-267 with 16; case actions on PostgreSQL 227 against 176). More cores take more processes
-# (`zhili serve --workers`), not more threads. Far below anyio's 40 worker threads and the pools'
-# 10 + 30 connections, leaving room for jobs and a second, short unit of work per request (a case
-# number on PostgreSQL, a token's last use).
-REQUESTS_IN_FLIGHT = 4
+# 242-267 with 16; case actions on PostgreSQL 227 against 176 (16 to 4), then 212-257 against
+# 187-217 (4 to 2), and at 150 reads/s offered on SQLite, p99 211 ms with 2 against 304 ms with 4.
+# More cores take more processes (`zhili serve --workers`), not more threads. Far below anyio's 40
+# worker threads and the pools' 10 + 30 connections, leaving room for jobs and a second, short unit
+# of work per request (a case number on PostgreSQL, a token's last use).
+REQUESTS_IN_FLIGHT = 2
 # A pooled PostgreSQL connection idle this long is pinged before use (see _ping_when_idle).
 PING_AFTER_IDLE_SECONDS = 2.0
 

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     holiday_file: Path | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
     # Requests using the database at once in one server process (see core.db.REQUESTS_IN_FLIGHT).
-    requests_in_flight: int = Field(default=4, ge=1, le=64)
+    requests_in_flight: int = Field(default=2, ge=1, le=64)
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     sql_echo: bool = False
 
