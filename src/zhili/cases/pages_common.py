@@ -256,14 +256,14 @@ def _scoped(user: User, lq: ListQuery, now: datetime, *, filters: CaseFilters | 
 
 def list_page(
     session: Session, user: User, lq: ListQuery, now: datetime, *, total: int | None = None
-) -> tuple[Sequence[CaseRecord], int]:
+) -> tuple[Sequence[repository.CaseRow], int]:
     """One page of the visible cases under the filters, and how many match in all (`total` when the
     caller has counted the tab already: tab_counts counts each tab under the same filters)."""
     stmt = _scoped(user, lq, now)
     f = lq.filters
     ordered = stmt.order_by(*repository.list_order(session, f))
     page = ordered.offset((f.page - 1) * f.page_size).limit(f.page_size)
-    rows = session.scalars(page.options(repository.list_columns())).all()
+    rows = repository.list_rows(session, page)
     return rows, repository.capped_count(session, stmt) if total is None else total
 
 

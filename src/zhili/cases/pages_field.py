@@ -52,8 +52,8 @@ def _serves(request: Request, path: str) -> bool:
     return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
 
 
-def _card(request: Request, case: CaseRecord, names: dict[str, str], classes: dict[str, str],
-          now: Any, kind: str) -> dict[str, Any]:
+def _card(request: Request, case: CaseRecord | repository.CaseRow, names: dict[str, str],
+          classes: dict[str, str], now: Any, kind: str) -> dict[str, Any]:
     remaining = (case.due_at - now).total_seconds() if case.due_at is not None else None
     return {
         "c": case,

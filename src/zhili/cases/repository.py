@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Connection,
+    Row,
     Select,
     delete,
     false,
@@ -20,7 +21,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from zhili.cases.models import (
     CaseActivity,
@@ -160,18 +161,23 @@ _SORTS = {
 LIST_COLUMNS = (*(f for f in CaseListItem.model_fields if f in CaseRecord.__table__.c), "amber_at")
 
 
-def list_columns() -> Any:
-    """The loader option of lists (see LIST_COLUMNS)."""
-    return load_only(*(getattr(CaseRecord, name) for name in LIST_COLUMNS))
+# A case as the lists read it: a row of LIST_COLUMNS, its values read by name (`row.number`) as an
+# entity's would be. Not an entity: building those was a quarter of a list request's CPU.
+CaseRow = Row[Any]
+
+
+def list_rows(session: Session, stmt: Select[Any]) -> Sequence[CaseRow]:
+    """The list columns of the cases `stmt` selects, in its order (see CaseRow)."""
+    return session.execute(stmt.with_only_columns(*(getattr(CaseRecord, n) for n in LIST_COLUMNS))).all()
 
 
 def list_cases(
     session: Session, user: User, f: CaseFilters, *, now: datetime
-) -> tuple[Sequence[CaseRecord], bool, int | None]:
+) -> tuple[Sequence[CaseRow], bool, int | None]:
     """One page of visible cases: (rows, has_more, total if asked)."""
     base = apply_filters(visible_to(user), f, now=now, staff_id=user.staff_id)
     page = base.order_by(*list_order(session, f)).offset((f.page - 1) * f.page_size).limit(f.page_size + 1)
-    rows = session.scalars(page.options(list_columns())).all()
+    rows = list_rows(session, page)
     total = None
     if f.with_total:
         total = int(session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0)

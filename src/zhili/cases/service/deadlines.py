@@ -12,12 +12,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from zhili.cases.config import CaseConfig
 from zhili.cases.models import CaseRecord
 from zhili.cases.schemas import Colour
 from zhili.cases.states import CaseStatus
 from zhili.core.workcalendar import TimeUnit, WorkCalendar
+
+
+class Clocked(Protocol):
+    """What the colour is read from: a case entity, or its row in a list (cases.repository.CaseRow)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+    @property
+    def amber_at(self) -> datetime | None: ...
+
 
 Pause = tuple[datetime, datetime | None]  # (started, resumed or None while still paused)
 
@@ -104,7 +117,7 @@ def set_stage_clock(case: CaseRecord, cfg: CaseConfig, pauses: Sequence[Pause] =
     case.amber_at = None if paused else amber
 
 
-def colour(case: CaseRecord, now: datetime) -> Colour:
+def colour(case: Clocked, now: datetime) -> Colour:
     """green | amber | red | paused | none — from the stored instants, so lists need no calendar."""
     if case.status == CaseStatus.suspended:
         return "paused"

@@ -32,14 +32,15 @@ _LIST_FIELDS = tuple(
 )
 
 
-def _point(case: CaseRecord, crs: geo.CRS) -> tuple[float, float]:
+def _point(case: CaseRecord | repository.CaseRow, crs: geo.CRS) -> tuple[float, float]:
     if crs == "wgs84":
         return case.lon, case.lat
     lon, lat = geo.from_wgs84(case.lon, case.lat, crs)
     return round(float(lon), 7), round(float(lat), 7)
 
 
-def list_item(case: CaseRecord, now: datetime, crs: geo.CRS = "wgs84") -> CaseListItem:
+def list_item(case: CaseRecord | repository.CaseRow, now: datetime, crs: geo.CRS = "wgs84") -> CaseListItem:
+    """A case as lists show it, from its entity or its list row (repository.list_rows)."""
     lon, lat = _point(case, crs)
     remaining = (case.due_at - now).total_seconds() if case.due_at is not None else None
     return CaseListItem(
