@@ -42,6 +42,7 @@ from zhili.cases.schemas import (
 from zhili.cases.service import idempotency, intake, side_flows, standards, standards_excel, views, workflow
 from zhili.cases.states import TABLE, CaseAction, CaseStatus
 from zhili.core import clock, geo
+from zhili.core.db import commit_now
 from zhili.core.errors import DomainError, NotFound, TooLarge
 from zhili.core.web import client_ip
 from zhili.identity.deps import CurrentUser, DbSession, require
@@ -113,11 +114,13 @@ def _once(
     body: BaseModel,
     produce: Callable[[], tuple[int, dict[str, Any]]],
 ) -> JSONResponse:
-    """Answer with `produce` run once per `Idempotency-Key` and body; a retry gets the first answer."""
+    """Answer with `produce` run once per `Idempotency-Key` and body (a retry gets the first answer),
+    the unit of work committed here (core.db.commit_now)."""
     fingerprint = ""  # without a key there is nothing to compare it with
     if key is not None:
         fingerprint = idempotency.request_hash("POST", request.url.path, body.model_dump(mode="json"))
     status, answer, replayed = idempotency.run_once(session, user.id, key, fingerprint, produce)
+    commit_now(session)
     return JSONResponse(
         answer, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None
     )

@@ -393,7 +393,18 @@ async def get_session(
     except BaseException:
         await anyio.to_thread.run_sync(_end, session, False)
         raise
-    await anyio.to_thread.run_sync(_end, session, True)
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
+        await anyio.to_thread.run_sync(_end, session, True)
+    else:  # the route ended it (commit_now): nothing to send to the database
+        session.close()
+
+
+def commit_now(session: Session) -> None:
+    """End a request's unit of work in the route's own thread, once its answer is built: its writes
+    and its COMMIT then happen in one trip through a worker thread, and on SQLite the writer lock
+    spans those only, not two more trips through the event loop (get_session's end then has
+    nothing left to do). An error here is the route's: it becomes an error response as any other."""
+    session.commit()
 
 
 def _end(session: Session, commit: bool) -> None:
