@@ -54,3 +54,37 @@ def test_api_lists_classes_and_refuses_local_codes_outside_9xx(client, admin_hea
                       headers=admin_headers)
     assert bad.status_code == 422
     assert "code" in bad.json()["detail"]
+
+
+def test_class_names_follow_every_change_and_are_read_once_while_none_comes(session) -> None:
+    from sqlalchemy import event
+
+    from zhili.catalog import repository
+
+    def names() -> dict[str, str]:
+        return {f"{k}:{c}": n for k, c, n in repository.active_class_names(session)}
+
+    assert names()["component:03005"] == "垃圾箱"
+    statements: list[str] = []
+    engine = session.get_bind().engine
+
+    def seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert names()["component:03005"] == "垃圾箱"
+        assert len(statements) == 1  # the fingerprint only: nothing changed, the names are kept
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    new = LocalClassCreate(kind="component", code="03951", name="新站")
+    service.add_local_class(session, _admin(session), new)
+    assert names()["component:03951"] == "新站"
+    bin_ = service.get_class(session, "component", "03005")
+    bin_.name = "果皮箱"
+    session.flush()
+    assert names()["component:03005"] == "果皮箱"
+    bin_.active = False
+    session.flush()
+    assert "component:03005" not in names()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -58,24 +59,36 @@ FormStr = Annotated[str, Form()]
 FormList = Annotated[list[str] | None, Form()]
 
 
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    """One line of the queue table. Attributes, not a dict: the template reads each by name, and
+    Jinja tries getattr before [] (a dict's every lookup raised and caught an AttributeError)."""
+
+    c: repository.CaseRow
+    class_name: str
+    street: str
+    department: str
+    colour: str
+    remaining: str
+
+
 def _rows(
     request: Request, session: Any, rows: Any, now: Any, classes: dict[str, list[tuple[str, str]]],
     depts: dict[int, str],
-) -> list[dict[str, Any]]:
+) -> list[ListRow]:
     names = area_names(session)
     class_name = {f"{kind}:{code}": name for kind, pairs in classes.items() for code, name in pairs}
     out = []
     for c in rows:
         remaining = (c.due_at - now).total_seconds() if c.due_at is not None else None
-        colour = deadlines.colour(c, now)
-        out.append({
-            "c": c,
-            "class_name": class_name.get(f"{c.class_kind}:{c.class_code}", c.class_code),
-            "street": names.get(c.street_code, c.street_code),
-            "department": depts.get(c.department_id or 0, ""),
-            "colour": colour,
-            "remaining": remaining_text(request, remaining) if remaining is not None else "",
-        })
+        out.append(ListRow(
+            c=c,
+            class_name=class_name.get(f"{c.class_kind}:{c.class_code}", c.class_code),
+            street=names.get(c.street_code, c.street_code),
+            department=depts.get(c.department_id or 0, ""),
+            colour=deadlines.colour(c, now),
+            remaining=remaining_text(request, remaining) if remaining is not None else "",
+        ))
     return out
 
 
