@@ -543,3 +543,29 @@ def test_a_list_page_costs_the_same_queries_for_one_case_or_many(client, h, sess
     assert len(many.json()["items"]) >= len(first.json()["items"]) + 4
     assert len(statements) == one, statements
     assert all(item["colour"] and item["lon"] for item in many.json()["items"])
+
+
+@pytest.mark.parametrize("crs", ["wgs84", "gcj02"])
+def test_list_items_are_what_the_model_makes_of_each_case(client, h, session, at, crs) -> None:
+    """The list API builds its items without the model (views.list_item_json): the same JSON, field
+    for field, for cases in several states and colours, urged or not, in both CRSs."""
+    from zhili.cases.service import views
+
+    plain = report(client, h, session).json()
+    registered = report(client, h, session, class_code="06012").json()
+    action(client, h, "shift_leader", registered, "register", standard_id=standard(session, "06012"))
+    urged = report(client, h, session).json()
+    urged = action(client, h, "shift_leader", urged, "register", standard_id=standard(session)).json()
+    urged = action(client, h, "dispatcher", urged, "dispatch").json()
+    assert action(client, h, "shift_leader", urged, "urge", note="快").status_code == 200
+    at.advance(hours=20)  # past some deadlines (the tokens last a day): other colours beside green
+    late = report(client, h, session).json()
+    numbers = {plain["number"], registered["number"], urged["number"], late["number"]}
+    answer = client.get(f"{API}/cases", params={"crs": crs, "page_size": 50}, headers=h("leader")).json()
+    items = {i["number"]: i for i in answer["items"] if i["number"] in numbers}
+    assert set(items) == numbers
+    session.expire_all()
+    for case in session.scalars(select(CaseRecord).where(CaseRecord.number.in_(numbers))):
+        assert items[case.number] == views.list_item(case, at.now(), crs).model_dump(mode="json")
+    assert len({i["colour"] for i in items.values()}) >= 2, items
+    assert any(i["urge_count"] for i in items.values()), items
