@@ -165,13 +165,15 @@ def list_cases(
     now = clock.now()
     rows, has_more, total = repository.list_cases(session, user, filters, now=now)
     # CasePage's shape, built without the models (see views.list_item_json); the model documents it.
-    return JSONResponse({
+    answer = JSONResponse({
         "items": [views.list_item_json(c, now, crs) for c in rows],
         "page": filters.page,
         "page_size": filters.page_size,
         "has_more": has_more,
         "total": total,
     })
+    commit_now(session)  # the read ends here, not in another trip through a worker thread
+    return answer
 
 
 def _visible(session: DbSession, user: User, number: str) -> Any:

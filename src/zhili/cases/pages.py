@@ -42,6 +42,7 @@ from zhili.cases.pages_detail import apply_form_action, detail_context, visible_
 from zhili.cases.schemas import INSPECTOR_SOURCES, ActionFields, CaseCreate, CaseSource
 from zhili.cases.service import deadlines, intake, workflow
 from zhili.core import clock, geo
+from zhili.core.db import commit_now
 from zhili.core.errors import DomainError, Invalid
 from zhili.core.web import client_ip, render, t
 from zhili.identity.deps import DbSession, require
@@ -61,8 +62,9 @@ FormList = Annotated[list[str] | None, Form()]
 
 @dataclass(frozen=True, slots=True)
 class ListRow:
-    """One line of the queue table. Attributes, not a dict: the template reads each by name, and
-    Jinja tries getattr before [] (a dict's every lookup raised and caught an AttributeError)."""
+    """One line of the queue table, its words already in the request's language. Attributes, not a
+    dict: the template reads each by name, and Jinja tries getattr before [] (a dict's every lookup
+    raised and caught an AttributeError); words made here, not by a call per cell in the template."""
 
     c: repository.CaseRow
     class_name: str
@@ -70,6 +72,9 @@ class ListRow:
     department: str
     colour: str
     remaining: str
+    status: str
+    source: str
+    reported: str
 
 
 def _rows(
@@ -78,6 +83,9 @@ def _rows(
 ) -> list[ListRow]:
     names = area_names(session)
     class_name = {f"{kind}:{code}": name for kind, pairs in classes.items() for code, name in pairs}
+    statuses = {code: t(request, label) for code, label in STATUS_LABELS.items()}
+    sources = {code: t(request, label) for code, label in SOURCE_LABELS.items()}
+    tz = tz_of(request)
     out = []
     for c in rows:
         remaining = (c.due_at - now).total_seconds() if c.due_at is not None else None
@@ -88,6 +96,9 @@ def _rows(
             department=depts.get(c.department_id or 0, ""),
             colour=deadlines.colour(c, now),
             remaining=remaining_text(request, remaining) if remaining is not None else "",
+            status=statuses.get(c.status, c.status),
+            source=sources.get(c.source, c.source),
+            reported=c.reported_at.astimezone(tz).strftime("%m-%d %H:%M"),
         ))
     return out
 
@@ -140,7 +151,9 @@ def cases_page(request: Request, session: DbSession, user: Reader) -> HTMLRespon
     lq = parse_list_query(request, user)
     ctx = _list_context(request, session, user, lq)
     template = "cases/_list.html" if request.headers.get("hx-request") else "cases/list.html"
-    return render(request, template, ctx)
+    page = render(request, template, ctx)
+    commit_now(session)  # the read ends here, not in another trip through a worker thread
+    return page
 
 
 @router.post("/cases/batch/{action}", response_class=HTMLResponse)

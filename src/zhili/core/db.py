@@ -403,7 +403,8 @@ def commit_now(session: Session) -> None:
     """End a request's unit of work in the route's own thread, once its answer is built: its writes
     and its COMMIT then happen in one trip through a worker thread, and on SQLite the writer lock
     spans those only, not two more trips through the event loop (get_session's end then has
-    nothing left to do). An error here is the route's: it becomes an error response as any other."""
+    nothing left to do). An error here is the route's: it becomes an error response as any other.
+    A read-only unit of work (a GET) ends its read here the same way."""
     session.commit()
 
 
