@@ -15,125 +15,26 @@ the CPU to the servers). Every phase is bounded in requests and seconds.
 
 from __future__ import annotations
 
-import importlib
-import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from fastapi import FastAPI
 
 from zhili.cases.bench_load import ACTOR, CYCLE
+from zhili.cases.bench_servers import CONNECTIONS, WORKERS, create_app_factory, load, serve, wrk_floor
 
-CONNECTIONS = 50
 FLOOR_REQUESTS = 4000
+FLOOR_ROUNDS = 3  # the floor is their median
 ACTION_REQUESTS = 4200  # 600 cycles of 7 requests
 PHASE_SECONDS = 90.0
 READ_SECONDS = 20.0
 N_CASES = 1_000_000
-# Server processes of both servers, the floor's and the application's (`zhili serve --workers`): one
-# per core by default, as the application would be served on this machine.
-WORKERS = int(os.environ.get("ZHILI_BENCH_WORKERS") or os.cpu_count() or 1)
 YEAR = 2025
-# --- the servers (run by uvicorn in their own process) ---------------------------------------------
-
-
-def floor_app() -> FastAPI:
-    """The floor: one INSERT per request through a SQLAlchemy session, as bare as a route gets."""
-    from sqlalchemy import text
-    from sqlalchemy.orm import Session
-
-    from zhili.core.db import make_engine
-
-    engine = make_engine(os.environ["ZHILI_DATABASE_URL"])
-    app = FastAPI()
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, bool]:
-        return {"ok": True}
-
-    @app.post("/floor")
-    def floor() -> dict[str, bool]:
-        with Session(engine) as s, s.begin():
-            s.execute(text("INSERT INTO bench_floor (at, payload) VALUES (:at, :p)"),
-                      {"at": time.time(), "p": "x" * 64})
-        return {"ok": True}
-
-    return app
-
-
-def zhili_app() -> FastAPI:
-    """The whole application, as `zhili serve` runs it (from the environment's settings)."""
-    return _create_app()()
-
-
-def _create_app() -> Any:
-    # The bench drives the whole application as a client would; it is looked up at run time
-    # because the cases package sits below the composition root (zhili.app) in the layers.
-    return importlib.import_module("zhili.app").create_app
-
-
-@contextmanager
-def _server(factory: str, url: str, data_dir: Path) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    env = {**os.environ, "ZHILI_DATABASE_URL": url, "ZHILI_DATA_DIR": str(data_dir),
-           "ZHILI_SECRET_KEY": "b" * 48}
-    proc = subprocess.Popen(  # noqa: S603 - our own module, served as `zhili serve` serves
-        [sys.executable, "-m", "zhili.serving", f"zhili.cases.bench:{factory}", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        started = time.perf_counter()
-        while True:  # ready, or a clear error when the server process has died
-            if proc.poll() is not None:
-                died: bytes = proc.communicate()[1]
-                raise RuntimeError(f"{factory} exited: {died.decode(errors='replace')[-1500:]}")
-            try:
-                if httpx.get(base + "healthz", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.perf_counter() - started > 120:
-                raise RuntimeError(f"{factory} at {base} did not become ready in 120 s")
-            time.sleep(0.1)
-        yield base.rstrip("/")
-    finally:
-        proc.terminate()
-        err: bytes
-        try:
-            err = proc.communicate(timeout=30)[1]
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            err = proc.communicate()[1]
-        tail = err.decode(errors="replace").strip().splitlines()[-3:]
-        if any("Error" in line for line in tail):
-            print("  server stderr:", *tail, sep="\n    ")
-
-
-def _load(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Run the load generator in a separate process; it answers with one JSON line."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "zhili.cases.bench_load"], input=json.dumps(cfg).encode(),
-        capture_output=True, timeout=cfg.get("seconds", 60) * 3 + 120, check=False)
-    if proc.returncode != 0 or not proc.stdout.strip():
-        raise RuntimeError(f"load generator failed: {proc.stderr.decode(errors='replace')[-2000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
-    return result
-
-
 # --- setup and the phases --------------------------------------------------------------------------
 
 
@@ -200,7 +101,7 @@ def _queries_per_action(url: str, data_dir: Path, prep: dict[str, Any], sha: str
     event.listen(db.engine, "before_cursor_execute", count)
     settings = Settings(data_dir=data_dir, database_url=url, secret_key="b" * 48, demo=False)
     out: dict[str, int] = {}
-    with TestClient(_create_app()(settings, db=db)) as client:
+    with TestClient(create_app_factory()(settings, db=db)) as client:
         h = {u: {"Authorization": f"Bearer {t}", "Prefer": "return=minimal"}
              for u, t in prep["tokens"].items()}
         lon, lat = prep["points"][0]
@@ -260,16 +161,20 @@ def bench_cases(database_url: str | None) -> None:
               f"each server in {WORKERS} process(es) (ZHILI_BENCH_WORKERS); the load generator in "
               "a separate process; all on 127.0.0.1")
         prep = _prepare(url)
-        with _server("floor_app", url, data_dir) as base:
-            _load({"scenario": "floor", "base": base, "requests": 300, "seconds": 20,
+        with serve("floor_app", url, data_dir) as base:
+            load({"scenario": "floor", "base": base, "requests": 300, "seconds": 20,
                    "connections": CONNECTIONS})  # warm-up
-            floor = _load({"scenario": "floor", "base": base, "requests": FLOOR_REQUESTS,
-                           "seconds": PHASE_SECONDS, "connections": CONNECTIONS})
+            rounds = sorted((load({"scenario": "floor", "base": base, "requests": FLOOR_REQUESTS,
+                                   "seconds": PHASE_SECONDS, "connections": CONNECTIONS})
+                              for _ in range(FLOOR_ROUNDS)), key=lambda r: float(r["rps"]))
+            floor = rounds[len(rounds) // 2]
             _print_closed("(a) floor: one INSERT per request", floor)
-            wrk_rps = _wrk_floor(base)
+            each = ", ".join(f"{r['rps']:,.1f}" for r in rounds)
+            print(f"    the median of {FLOOR_ROUNDS} rounds ({each} req/s): one short round is too noisy")
+            wrk_rps = wrk_floor(base)
 
         if "b" in phases:
-            with _server("zhili_app", url, data_dir) as base:
+            with serve("zhili_app", url, data_dir) as base:
                 photo = _photo()
                 r = httpx.post(base + "/api/v1/files", files={"file": ("after.jpg", photo, "image/jpeg")},
                                headers={"Authorization": f"Bearer {prep['tokens']['handler']}"})
@@ -278,8 +183,8 @@ def bench_cases(database_url: str | None) -> None:
                 cfg = {"scenario": "actions", "base": base, "connections": CONNECTIONS,
                        "tokens": prep["tokens"], "points": prep["points"], "standard_id": prep["standard_id"],
                        "sha": sha}
-                _load({**cfg, "requests": 350, "seconds": 30})  # warm-up
-                actions = _load({**cfg, "requests": ACTION_REQUESTS, "seconds": PHASE_SECONDS})
+                load({**cfg, "requests": 350, "seconds": 30})  # warm-up
+                actions = load({**cfg, "requests": ACTION_REQUESTS, "seconds": PHASE_SECONDS})
             _print_closed("(b) case actions through the API", actions)
             for name in CYCLE:
                 a = actions["per_action"].get(name)
@@ -295,39 +200,6 @@ def bench_cases(database_url: str | None) -> None:
 
         if "c" in phases or "d" in phases:
             _with_million(url, data_dir, prep, floor["rps"] / 2, phases)
-
-
-def _wrk_floor(base: str) -> float | None:
-    """The same floor route driven by wrk (a C client, when installed): a check that the floor figure
-    above is the server's and not the load generator's limit. None without wrk."""
-    import re
-    import shutil
-
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        print("    (wrk is not installed: the floor is measured with this Python client only)")
-        return None
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write('wrk.method = "POST"\n')
-    try:
-        def run(seconds: str) -> str:
-            cmd = [wrk, "-t", "2", "-c", str(CONNECTIONS), "-d", seconds, "--latency", "-s", script.name,
-                   base + "/floor"]
-            return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout  # noqa: S603
-
-        run("5s")  # warm-up
-        out = run("15s")
-    finally:
-        Path(script.name).unlink()
-    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    p99 = re.search(r"99%\s+(\S+)", out)
-    if found is None:
-        print(f"    wrk gave no figure: {out[-300:]}")
-        return None
-    rps = float(found.group(1))
-    print(f"(a) the same floor driven by wrk (2 threads, {CONNECTIONS} connections, 15 s): {rps:,.1f} req/s, "
-          f"p99 {p99.group(1) if p99 else '?'}")
-    return rps
 
 
 def _with_million(url: str, data_dir: Path, prep: dict[str, Any], rate: float, phases: str) -> None:
@@ -362,10 +234,10 @@ def _reads(url: str, data_dir: Path, prep: dict[str, Any], rate: float) -> None:
     paths = ["/api/v1/cases?queue=to_handle", "/api/v1/cases?queue=overdue", "/api/v1/cases",
              "/api/v1/cases?street_code=440111014&sort=-reported_at", "/cases?tab=to_dispatch",
              "/cases?tab=to_check", "/cases?tab=all"]
-    with _server("zhili_app", url, data_dir) as base:
-        _load({"scenario": "open", "base": base, "rate": min(rate, 20.0), "seconds": 5, "paths": paths,
+    with serve("zhili_app", url, data_dir) as base:
+        load({"scenario": "open", "base": base, "rate": min(rate, 20.0), "seconds": 5, "paths": paths,
                "token": prep["tokens"]["shift_leader"], "connections": CONNECTIONS})  # warm-up
-        reads = _load({"scenario": "open", "base": base, "rate": rate, "seconds": READ_SECONDS,
+        reads = load({"scenario": "open", "base": base, "rate": rate, "seconds": READ_SECONDS,
                        "paths": paths, "token": prep["tokens"]["shift_leader"], "connections": CONNECTIONS})
     print(f"    offered {rate:.0f} req/s (half the floor) for {READ_SECONDS:.0f} s as the shift leader "
           f"(whole district): served {reads['rps']:.0f} req/s, p50 {reads['p50']:.1f} ms, "
