@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
 from sqlalchemy import func, or_, select
@@ -34,29 +33,23 @@ def active_class_names(session: Session) -> Sequence[tuple[str, str, str]]:
     id, sum of the version column that every ORM change bumps) differs from the one it was read
     under: one small aggregate instead of 400-odd rows on every list page. A change made behind the
     ORM's back (raw SQL that keeps the versions) is seen after a restart."""
+    global _names_cache
     fingerprint = (str(session.get_bind().engine.url), *session.execute(_FINGERPRINT).one())
-    with _names_lock:
-        if _names_cache is not None and _names_cache[0] == fingerprint:
-            return _names_cache[1]
+    cached = _names_cache  # one read of one reference: threads see an old pair or a new one, whole
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
     stmt = (
         select(CatalogClass.kind, CatalogClass.code, CatalogClass.name)
         .where(CatalogClass.active.is_(True))
         .order_by(CatalogClass.kind, CatalogClass.code)
     )
     names = tuple((kind, code, name) for kind, code, name in session.execute(stmt))
-    _remember(fingerprint, names)
+    _names_cache = (fingerprint, names)
     return names
 
 
 _FINGERPRINT = select(func.count(), func.max(CatalogClass.id), func.sum(CatalogClass.version))
-_names_lock = threading.Lock()
 _names_cache: tuple[tuple[object, ...], tuple[tuple[str, str, str], ...]] | None = None
-
-
-def _remember(fingerprint: tuple[object, ...], names: tuple[tuple[str, str, str], ...]) -> None:
-    global _names_cache
-    with _names_lock:
-        _names_cache = (fingerprint, names)
 
 
 def get_class(session: Session, kind: str, code: str) -> CatalogClass | None:

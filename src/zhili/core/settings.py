@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from zhili.core.db import REQUESTS_IN_FLIGHT
+
 # Secrets that must never reach a real deployment: the literal default and the empty string.
 _DEFAULT_SECRET = "change-me"  # noqa: S105 - the sentinel we refuse, not a secret
 
@@ -44,8 +46,8 @@ class Settings(BaseSettings):
     # for a year the installed chinesecalendar does not cover yet.
     holiday_file: Path | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
-    # Requests using the database at once in one server process (see core.db.REQUESTS_IN_FLIGHT).
-    requests_in_flight: int = Field(default=2, ge=1, le=64)
+    # Requests using the database at once in one server process (why so few: core.db).
+    requests_in_flight: int = Field(default=REQUESTS_IN_FLIGHT, ge=1, le=64)
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     sql_echo: bool = False
 

@@ -42,16 +42,7 @@ def _point(case: CaseRecord | repository.CaseRow, crs: geo.CRS) -> tuple[float, 
 
 def list_item(case: CaseRecord | repository.CaseRow, now: datetime, crs: geo.CRS = "wgs84") -> CaseListItem:
     """A case as lists show it, from its entity or its list row (repository.list_rows)."""
-    lon, lat = _point(case, crs)
-    remaining = (case.due_at - now).total_seconds() if case.due_at is not None else None
-    return CaseListItem(
-        **{f: getattr(case, f) for f in _LIST_FIELDS},
-        lon=lon,
-        lat=lat,
-        crs=crs,
-        colour=deadlines.colour(case, now),
-        remaining_seconds=remaining,
-    )
+    return CaseListItem(**{f: getattr(case, f) for f in _LIST_FIELDS}, **_shown(case, now, crs))
 
 
 def list_item_json(
@@ -65,11 +56,16 @@ def list_item_json(
     item = {f: values[f] for f in _LIST_FIELDS}
     item["reported_at"] = _json_instant(item["reported_at"])
     item["due_at"] = _json_instant(item["due_at"])
-    item["lon"], item["lat"] = _point(case, crs)
-    item["crs"] = crs
-    item["colour"] = deadlines.colour(case, now)
-    item["remaining_seconds"] = (case.due_at - now).total_seconds() if case.due_at is not None else None
+    item.update(_shown(case, now, crs))
     return item
+
+
+def _shown(case: CaseRecord | repository.CaseRow, now: datetime, crs: geo.CRS) -> dict[str, Any]:
+    """What a list item derives rather than reads: the point in the caller's CRS and the clock."""
+    lon, lat = _point(case, crs)
+    remaining = (case.due_at - now).total_seconds() if case.due_at is not None else None
+    return {"lon": lon, "lat": lat, "crs": crs, "colour": deadlines.colour(case, now),
+            "remaining_seconds": remaining}
 
 
 def _json_instant(at: datetime | None) -> str | None:
