@@ -9,10 +9,11 @@ from zhili.core import audit
 
 
 def _append(session, n: int) -> list[audit.AuditEntry]:
-    entries = [audit.record(session, actor="tester", action="thing.change", entity_type="thing",
-                            entity_id=i, before={"v": i}, after={"v": i + 1, "名称": "井盖"},
-                            client_ip="127.0.0.1") for i in range(n)]
-    session.flush()
+    ids = [audit.record(session, actor="tester", action="thing.change", entity_type="thing",
+                        entity_id=i, before={"v": i}, after={"v": i + 1, "名称": "井盖"},
+                        client_ip="127.0.0.1") for i in range(n)]
+    entries = [session.get(audit.AuditEntry, i) for i in ids]
+    assert all(e is not None and e.entity_type == "thing" for e in entries)
     return entries
 
 

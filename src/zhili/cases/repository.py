@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Connection,
     Row,
     Select,
+    bindparam,
     delete,
     false,
     func,
@@ -52,32 +55,57 @@ def department_scope(user: User) -> tuple[bool, int | None]:
     return scoped, dept
 
 
-def scope_clause(user: User) -> Any:
-    """The WHERE clause of what `user` may see of case_record."""
-    clauses: list[Any] = []
+@dataclass(frozen=True)
+class Scope:
+    """What a user may see of case_record, as a value: equal scopes give the same WHERE clause."""
+
+    reporter_id: int | None  # set when the user may only see the cases they reported
+    department: tuple[bool, int | None] = (False, None)  # department_scope
+    streets: tuple[str, ...] | None = None  # street_codes_for
+
+
+def scope_of(user: User) -> Scope:
     if not user.has("cases:read"):
         # Citizens and systems that only report see the cases they reported themselves.
-        return CaseRecord.reporter_user_id == user.id
-    scoped, dept = department_scope(user)
+        return Scope(reporter_id=user.id)
+    streets = street_codes_for(user)
+    return Scope(None, department_scope(user), None if streets is None else tuple(streets))
+
+
+def _clause(scope: Scope) -> Any:
+    if scope.reporter_id is not None:
+        return CaseRecord.reporter_user_id == scope.reporter_id
+    clauses: list[Any] = []
+    scoped, dept = scope.department
     if scoped:
         clauses.append(CaseRecord.department_id == dept if dept is not None else false())
-    streets = street_codes_for(user)
-    if streets is not None:
-        clauses.append(CaseRecord.street_code.in_(streets))
+    if scope.streets is not None:
+        clauses.append(CaseRecord.street_code.in_(scope.streets))
     if not clauses:
         return true()
     return clauses[0] if len(clauses) == 1 else clauses[0] & clauses[1]
+
+
+def scope_clause(user: User) -> Any:
+    """The WHERE clause of what `user` may see of case_record."""
+    return _clause(scope_of(user))
 
 
 def visible_to(user: User) -> Select[Any]:
     return select(CaseRecord).where(scope_clause(user))
 
 
+@lru_cache(maxsize=512)
+def _visible_by_number(scope: Scope, for_update: bool) -> Select[Any]:
+    """Built once per scope, the number bound per call: every action and detail looks a case up, and
+    building the statement cost a good part of running it."""
+    stmt = select(CaseRecord).where(_clause(scope), CaseRecord.number == bindparam("number"))
+    return stmt.with_for_update() if for_update else stmt
+
+
 def get_visible(session: Session, user: User, number: str, *, for_update: bool = False) -> CaseRecord | None:
-    stmt = visible_to(user).where(CaseRecord.number == number)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).one_or_none()
+    stmt = _visible_by_number(scope_of(user), for_update)
+    return session.scalars(stmt, {"number": number}).one_or_none()
 
 
 def get_by_number(session: Session, number: str) -> CaseRecord | None:

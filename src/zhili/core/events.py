@@ -6,9 +6,9 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import Integer, String, Table, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from zhili.core import clock
@@ -49,12 +49,19 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+_INSERT_MESSAGE = cast(Table, OutboxMessage.__table__).insert()
+
+
 def record_event(session: Session, event: Event) -> None:
-    """Write the event in the caller's transaction; it is delivered only if that transaction commits."""
+    """Write the event in the caller's transaction; it is delivered only if that transaction commits.
+
+    One INSERT on the transaction's connection, now: the row is append-only and not read back in the
+    unit of work, so it skips the session's bookkeeping (see audit.record)."""
     if type(event).name not in _EVENT_TYPES:
         raise ValueError(f"event {type(event).__name__} is not registered with @event_type")
-    session.add(OutboxMessage(event_name=type(event).name, payload=dataclasses.asdict(event),
-                              created_at=clock.now(), attempts=0))
+    session.connection().execute(_INSERT_MESSAGE, {
+        "event_name": type(event).name, "payload": dataclasses.asdict(event), "created_at": clock.now(),
+        "dispatched_at": None, "attempts": 0, "next_attempt_at": None, "last_error": None})
 
 
 Handler = Callable[[Session, Event], None]

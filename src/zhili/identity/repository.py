@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from sqlalchemy import Boolean, Integer, String, column, func, select, table
+from sqlalchemy import Boolean, Integer, Select, String, bindparam, column, func, select, table
 from sqlalchemy.orm import Session
 
 from zhili.core.audit import AuditEntry
@@ -42,22 +42,34 @@ def session_by_digest(session: Session, digest: str) -> LoginSession | None:
     return session.scalars(select(LoginSession).where(LoginSession.token_digest == digest)).one_or_none()
 
 
+_Credential = TypeVar("_Credential", LoginSession, ApiToken)
+
+
+def _with_user_query(model: type[_Credential]) -> Select[_Credential, User]:
+    return select(model, User).join(User, User.id == model.user_id).where(
+        model.token_digest == bindparam("digest"))
+
+
+# Built once, the digest bound per call: every request asks, and building the joined SELECT cost
+# about as much as running it (its operators and coercions, every time).
+_SESSION_WITH_USER = _with_user_query(LoginSession)
+_TOKEN_WITH_USER = _with_user_query(ApiToken)
+
+
 def session_with_user(session: Session, digest: str) -> tuple[LoginSession, User] | None:
     """A login session and its user in one query (every browser request asks)."""
-    return _with_user(session, LoginSession, digest)
+    return _with_user(session, _SESSION_WITH_USER, digest)
 
 
 def api_token_with_user(session: Session, digest: str) -> tuple[ApiToken, User] | None:
     """An API token and its user in one query (every program's request asks)."""
-    return _with_user(session, ApiToken, digest)
+    return _with_user(session, _TOKEN_WITH_USER, digest)
 
 
-_Credential = TypeVar("_Credential", LoginSession, ApiToken)
-
-
-def _with_user(session: Session, model: type[_Credential], digest: str) -> tuple[_Credential, User] | None:
-    stmt = select(model, User).join(User, User.id == model.user_id).where(model.token_digest == digest)
-    row = session.execute(stmt).one_or_none()
+def _with_user(
+    session: Session, query: Select[_Credential, User], digest: str
+) -> tuple[_Credential, User] | None:
+    row = session.execute(query, {"digest": digest}).one_or_none()
     return None if row is None else (row[0], row[1])
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from zhili.cases import repository
@@ -22,6 +23,9 @@ from zhili.evidence import service as evidence_service
 
 if TYPE_CHECKING:
     from zhili.identity.models import User
+
+
+_INSERT_ACTIVITY = cast(Table, CaseActivity.__table__).insert()
 
 
 @dataclass(frozen=True)
@@ -106,25 +110,20 @@ def finish(
     outcome: Outcome,
     cfg: CaseConfig,
     now: datetime,
-) -> CaseActivity:
-    """Move the case to the transition's target, then write timeline, events and audit (audit last)."""
+) -> None:
+    """Move the case to the transition's target, then write timeline, events and audit (audit last).
+
+    The timeline row, like the event and the audit entry, is one INSERT on the transaction's
+    connection: append-only, not read back in this unit of work."""
     before = {"status": case.status, "version": case.version}
     case.status = tr.target.value
     case.updated_at = now
     if outcome.reclock or tr.target != tr.source:
         deadlines.set_stage_clock(case, cfg, handle_pauses(session, case) if outcome.reclock else [])
-    activity = CaseActivity(
-        case_id=case.id,
-        at=now,
-        action=tr.action.value,
-        from_status=tr.source.value,
-        to_status=tr.target.value,
-        actor_user_id=actor.user_id,
-        actor_name=actor.name,
-        note=outcome.note,
-        data=outcome.data or None,
-    )
-    session.add(activity)
+    session.connection().execute(_INSERT_ACTIVITY, {
+        "case_id": case.id, "at": now, "action": tr.action.value, "from_status": tr.source.value,
+        "to_status": tr.target.value, "actor_user_id": actor.user_id, "actor_name": actor.name,
+        "note": outcome.note, "data": outcome.data or None})
     for event in outcome.events:
         record_event(session, event)
     if tr.target != tr.source:
@@ -140,7 +139,6 @@ def finish(
             ),
         )
     audit_transition(session, actor, "cases", tr, "case_record", case.number, before, case.status, outcome)
-    return activity
 
 
 def audit_transition(
