@@ -27,3 +27,33 @@ def test_console_pages_reference_only_local_assets(client) -> None:
     assert assets and all(a.startswith("/static/") for a in assets), assets
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+def test_the_flat_route_list_documents_what_include_router_would() -> None:
+    """include_flat copies every option of a route: the OpenAPI document of the site's routers
+    included flat is the one include_router makes of them."""
+    from fastapi import FastAPI
+
+    from zhili.core.web import include_flat
+    from zhili.routers import ROUTERS
+
+    flat, nested = FastAPI(title="t", version="1"), FastAPI(title="t", version="1")
+    for router, prefix in ROUTERS:
+        include_flat(flat.router, router, prefix=prefix)
+        nested.include_router(router, prefix=prefix)
+    flat_spec, nested_spec = flat.openapi(), nested.openapi()
+    assert len(flat_spec["paths"]) > 40
+    assert flat_spec == nested_spec
+
+
+def test_the_app_matches_one_flat_list_of_routes(app) -> None:
+    """No router nodes for a request to walk (see core.web.include_flat), and every page and API
+    route is in the list once."""
+    from fastapi.routing import APIRoute
+    from starlette.routing import Mount, Route
+
+    from zhili.routers import ROUTERS
+
+    assert all(isinstance(r, APIRoute | Route | Mount) for r in app.routes), {type(r) for r in app.routes}
+    declared = sum(len(router.routes) for router, _prefix in ROUTERS)
+    assert len([r for r in app.routes if isinstance(r, APIRoute) and r.path != "/docs"]) == declared

@@ -44,13 +44,13 @@ from zhili.cases.service import deadlines, intake, workflow
 from zhili.core import clock, geo
 from zhili.core.db import commit_now
 from zhili.core.errors import DomainError, Invalid
-from zhili.core.web import client_ip, render, t
+from zhili.core.web import client_ip, include_flat, render, t
 from zhili.identity.deps import DbSession, require
 from zhili.identity.models import User
 
 router = APIRouter(include_in_schema=False)
 # The phone's pages join here, so that routers.py names one router for the whole of the cases' pages.
-router.include_router(pages_field.router)
+include_flat(router, pages_field.router)
 
 Reader = Annotated[User, Depends(require("cases:read"))]
 Reporter = Annotated[User, Depends(require("cases:read", "cases:report"))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import logging
 from functools import lru_cache
@@ -12,9 +13,10 @@ from urllib.parse import urlencode
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -184,6 +186,29 @@ def install_error_handlers(app: FastAPI) -> None:
         err = DomainError("An internal error occurred; it has been logged.")
         err.status_code, err.title, err.code = 500, "Internal error", "internal"
         return _problem_response(request, err)
+
+
+# What a route was declared with, as add_api_route takes it (the names are the route's attributes).
+_ROUTE_OPTIONS = tuple(
+    name for name in inspect.signature(APIRouter.add_api_route).parameters
+    if name not in ("self", "path", "endpoint", "route_class_override")
+)
+
+
+def include_flat(target: APIRouter, router: APIRouter, *, prefix: str = "") -> None:
+    """Add `router`'s routes to `target`'s own list, each under `prefix`, as one list to match.
+
+    What FastAPI's include_router did up to 0.136. Since 0.137 it keeps each included router as a
+    node that every request walks in order, candidate by candidate with bookkeeping around each,
+    and the matching router's routes a second time to select the route: 1,365 of the 7,696 Python
+    calls a case action request made went to finding its route among the site's. A test holds the
+    OpenAPI document equal to include_router's, so that no option of a route is lost on the way."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            raise TypeError(f"include_flat copies path operations only, not {type(route).__name__}: "
+                            "include the router it came from instead")
+        options = {name: getattr(route, name) for name in _ROUTE_OPTIONS if hasattr(route, name)}
+        target.add_api_route(prefix + route.path, route.endpoint, route_class_override=type(route), **options)
 
 
 def client_ip(request: Request) -> str | None:
