@@ -9,13 +9,13 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import anyio.to_thread
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
@@ -350,6 +350,7 @@ def side_transaction(session: Session, *, durable: bool = True) -> Iterator[Sess
     yield session
 
 
+@asynccontextmanager
 async def request_turn(request: Request) -> AsyncIterator[None]:
     """A request's place among those using the database, taken in the event loop, not in a thread.
 
@@ -373,9 +374,7 @@ async def request_turn(request: Request) -> AsyncIterator[None]:
             yield
 
 
-async def get_session(
-    request: Request, _turn: Annotated[None, Depends(request_turn, scope="function")]
-) -> AsyncIterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's unit of work: committed before the response is sent, rolled back on error.
 
     Registered with `Depends(get_session, scope="function")` so the commit happens inside the
@@ -383,20 +382,21 @@ async def get_session(
     Opening a session does no I/O, so it happens in the event loop; the end (COMMIT or ROLLBACK,
     then giving the connection back) is one trip through a worker thread.
     """
-    db: Database = request.app.state.db
-    # GET and HEAD are safe methods: their unit of work reads only (see Database.of).
-    makers = db.read_sessionmaker if request.method in SAFE_METHODS else db.sessionmaker
-    session = makers()
-    session.info["request"] = request
-    try:
-        yield session
-    except BaseException:
-        await anyio.to_thread.run_sync(_end, session, False)
-        raise
-    if session.in_transaction() or session.new or session.dirty or session.deleted:
-        await anyio.to_thread.run_sync(_end, session, True)
-    else:  # the route ended it (commit_now): nothing to send to the database
-        session.close()
+    async with request_turn(request):  # inside the one dependency: each costs its own resolution
+        db: Database = request.app.state.db
+        # GET and HEAD are safe methods: their unit of work reads only (see Database.of).
+        makers = db.read_sessionmaker if request.method in SAFE_METHODS else db.sessionmaker
+        session = makers()
+        session.info["request"] = request
+        try:
+            yield session
+        except BaseException:
+            await anyio.to_thread.run_sync(_end, session, False)
+            raise
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
+            await anyio.to_thread.run_sync(_end, session, True)
+        else:  # the route ended it (commit_now): nothing to send to the database
+            session.close()
 
 
 def commit_now(session: Session) -> None:
