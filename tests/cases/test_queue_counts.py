@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from tests.cases.conftest import drive, inspector_spot, make_case, user
-from zhili.cases import repository
+from zhili.cases import repository, visibility
 from zhili.cases.schemas import CaseFilters
 from zhili.cases.states import QUEUES, CaseStatus
 
 
 def _counted_one_by_one(session, who, queue: str, now) -> int:
-    stmt = repository.apply_filters(repository.visible_to(who), CaseFilters(queue=queue), now=now,
+    stmt = repository.apply_filters(visibility.visible_to(who), CaseFilters(queue=queue), now=now,
                                     staff_id=who.staff_id)
     return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
@@ -27,7 +27,7 @@ def test_grouped_queue_counts_match_each_queue_counted_alone(session, cfg, at) -
     session.flush()
     leader = user(session, "shift_leader")
     now = at.now()
-    counts = repository.queue_counts(session, repository.visible_to(leader), now)
+    counts = repository.queue_counts(session, visibility.visible_to(leader), now)
     for queue in QUEUES:
         if queue == "amber":
             continue
@@ -40,7 +40,7 @@ def test_capped_count_stops_after_the_cap(session, cfg) -> None:
     for i in range(4):
         make_case(session, cfg, spot=inspector_spot(session, i))
     session.flush()
-    visible = repository.visible_to(user(session, "shift_leader"))
+    visible = visibility.visible_to(user(session, "shift_leader"))
     exact = int(session.scalar(select(func.count()).select_from(visible.subquery())) or 0)
     assert repository.capped_count(session, visible, cap=exact + 5) == exact
     assert repository.capped_count(session, visible, cap=2) == 3, "cap + 1 says: more than the cap"

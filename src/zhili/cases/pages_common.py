@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from zhili.cases import repository
+from zhili.cases import repository, visibility
 from zhili.cases.config import CaseConfig, config_for
 from zhili.cases.models import CaseRecord
 from zhili.cases.schemas import ActionFields, CaseFilters
@@ -246,7 +246,7 @@ def invalid_from(exc: ValidationError) -> Invalid:
 
 def _scoped(user: User, lq: ListQuery, now: datetime, *, filters: CaseFilters | None = None) -> Any:
     f = filters or lq.filters
-    stmt = repository.apply_filters(repository.visible_to(user), f, now=now, staff_id=user.staff_id)
+    stmt = repository.apply_filters(visibility.visible_to(user), f, now=now, staff_id=user.staff_id)
     if lq.colour == "red":
         stmt = stmt.where(CaseRecord.due_at < now)
     elif lq.colour == "amber":

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.routing import Match
 
-from zhili.cases import repository
+from zhili.cases import repository, visibility
 from zhili.cases.config import CaseConfig
 from zhili.cases.models import CaseRecord
 from zhili.cases.pages_common import (
@@ -76,7 +76,7 @@ def field_home(request: Request, session: DbSession, user: FieldUser) -> HTMLRes
             tasks = repository.open_tasks_for(session, user.staff_id, limit=LIST_LIMIT)
             numbers = [n for _, n in tasks]
             cases = {c.number: c for c in session.scalars(
-                repository.visible_to(user).where(CaseRecord.number.in_(numbers)))} if numbers else {}
+                visibility.visible_to(user).where(CaseRecord.number.in_(numbers)))} if numbers else {}
             for kind, title in (("verify", "To verify on site"), ("check", "To check on site")):
                 cards = [_card(request, cases[n], names, classes, now, kind)
                          for task, n in tasks if task.kind == kind and n in cases]

@@ -205,8 +205,8 @@ def include_flat(target: APIRouter, router: APIRouter, *, prefix: str = "") -> N
     OpenAPI document equal to include_router's, so that no option of a route is lost on the way."""
     for route in router.routes:
         if not isinstance(route, APIRoute):
-            raise TypeError(f"include_flat copies path operations only, not {type(route).__name__}: "
-                            "include the router it came from instead")
+            raise TypeError(f"include_flat copies path operations, not a {type(route).__name__}: "
+                            "include_flat the router it holds instead of nesting it")
         options = {name: getattr(route, name) for name in _ROUTE_OPTIONS if hasattr(route, name)}
         target.add_api_route(prefix + route.path, route.endpoint, route_class_override=type(route), **options)
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from zhili.cases.evaluation.masks import AFTER, BEFORE, DUE_PASSED, indicators_of, position_bits
 from zhili.cases.evaluation_facts import FLAG, STEPS, epoch_us
 from zhili.cases.models import CaseActivity, CaseEvaluationFact, CaseRecord
-from zhili.cases.repository import department_scope
+from zhili.cases.visibility import department_scope
 from zhili.identity.scope import street_codes_for
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from zhili.cases import repository
+from zhili.cases import repository, visibility
 from zhili.cases.config import CaseConfig
 from zhili.cases.models import CaseRecord
 from zhili.cases.states import CaseAction, CaseStatus, Transition, actions_from, transition
@@ -41,7 +41,7 @@ def handle_overdue(case: CaseRecord, now: datetime) -> bool:
 def object_rule(session: Session, user: User, case: CaseRecord, tr: Transition) -> str | None:
     """Why this user may not act on this case in this way (None: they may)."""
     if tr.action in DEPARTMENT_ACTIONS:
-        scoped, dept = repository.department_scope(user)
+        scoped, dept = visibility.department_scope(user)
         if scoped and (dept is None or dept != case.department_id):
             return "Only staff of the handling department may do this."
     kind = TASK_ACTIONS.get(tr.action)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from zhili.cases import repository
+from zhili.cases import repository, visibility
 from zhili.cases.events import CaseUrged
 from zhili.cases.models import CaseActivity, CasePause, CaseRecord
 from zhili.cases.schemas import ActionFields
@@ -227,7 +227,7 @@ def propose_duplicates(
         window=timedelta(hours=cfg.rules.merge_window_hours),
         dlat=dlat,
         dlon=dlon,
-        scope=repository.scope_clause(user) if user is not None else None,
+        scope=visibility.scope_clause(user) if user is not None else None,
     )
     found = [(other, float(geo.distance_m(case.lon, case.lat, other.lon, other.lat))) for other in near]
     return sorted([p for p in found if p[1] <= radius], key=lambda p: p[1])
