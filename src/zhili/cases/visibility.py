@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, false, select, true
 
 from zhili.cases.models import CaseRecord
-from zhili.identity.permissions import DEPARTMENT_ROLES, OVERSIGHT_ROLES
-from zhili.identity.scope import department_id_for, street_codes_for
+from zhili.identity.scope import department_id_for, department_scoped, street_codes_for
 
 if TYPE_CHECKING:
     from zhili.identity.models import User
@@ -18,10 +17,7 @@ if TYPE_CHECKING:
 
 def department_scope(user: User) -> tuple[bool, int | None]:
     """(scoped, department id): a handler sees only their department's cases; scoped with None sees none."""
-    dept = department_id_for(user)
-    roles = set(user.roles)
-    scoped = dept is not None or bool(roles & DEPARTMENT_ROLES and not roles & OVERSIGHT_ROLES)
-    return scoped, dept
+    return department_scoped(user), department_id_for(user)
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,15 @@ def street_codes_for(user: User) -> list[str] | None:
     return list(user.area_codes) if user.area_codes else None
 
 
-def department_id_for(user: User) -> int | None:
-    """The department whose work alone the user sees (handling staff, field workers), else None.
+def department_scoped(user: User) -> bool:
+    """Whether the user sees only their department's work (handling staff, field workers).
 
     A user who also holds an oversight role (dispatcher, leader, …) is not narrowed by it.
     """
     roles = set(user.roles)
-    if roles & DEPARTMENT_ROLES and not roles & OVERSIGHT_ROLES:
-        return user.department_id
-    return None
+    return bool(roles & DEPARTMENT_ROLES and not roles & OVERSIGHT_ROLES)
+
+
+def department_id_for(user: User) -> int | None:
+    """The department whose work alone the user sees, else None (see department_scoped)."""
+    return user.department_id if department_scoped(user) else None

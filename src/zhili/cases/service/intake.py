@@ -16,10 +16,10 @@ from zhili.assets import service as assets_service
 from zhili.cases import repository
 from zhili.cases.config import CaseConfig
 from zhili.cases.events import CaseReported
-from zhili.cases.models import CaseActivity, CaseRecord, CaseTask
+from zhili.cases.models import CaseRecord, CaseTask
 from zhili.cases.schemas import INSPECTOR_SOURCES, SOURCES_TO_VERIFY, CaseCreate, CaseSource
 from zhili.cases.service import deadlines
-from zhili.cases.service.timeline import Actor, attach_evidence, require_evidence
+from zhili.cases.service.timeline import Actor, attach_evidence, require_evidence, write_activity
 from zhili.cases.states import CaseStatus
 from zhili.catalog import service as catalog_service
 from zhili.core import audit, clock, geo
@@ -169,19 +169,7 @@ def report_case(
     }
     if after:
         data_out.update(after_evidence=after, result=data.result)
-    session.add(
-        CaseActivity(
-            case_id=case.id,
-            at=now,
-            action="report",
-            from_status=None,
-            to_status=case.status,
-            actor_user_id=user.id,
-            actor_name=actor.name,
-            note=None,
-            data=data_out,
-        )
-    )
+    write_activity(session, case.id, now, "report", None, case.status, actor, None, data_out)
     record_event(
         session, CaseReported(case_id=case.id, number=case.number, source=source.value, status=case.status)
     )

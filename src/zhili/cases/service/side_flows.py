@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from zhili.cases import repository, visibility
 from zhili.cases.events import CaseUrged
-from zhili.cases.models import CaseActivity, CasePause, CaseRecord
+from zhili.cases.models import CasePause, CaseRecord
 from zhili.cases.schemas import ActionFields
 from zhili.cases.service.context import ActionContext, close_tasks, need
-from zhili.cases.service.timeline import Outcome
+from zhili.cases.service.timeline import Outcome, write_activity
 from zhili.cases.states import CaseStatus, is_terminal
 from zhili.core import geo
 from zhili.core.errors import Invalid
@@ -195,19 +195,8 @@ def merge_case(ctx: ActionContext, f: ActionFields) -> Outcome:
     case.merged_into_id = target.id
     target.duplicate_count += 1
     target.updated_at = ctx.now
-    ctx.session.add(
-        CaseActivity(
-            case_id=target.id,
-            at=ctx.now,
-            action="merged_in",
-            from_status=target.status,
-            to_status=target.status,
-            actor_user_id=ctx.actor.user_id,
-            actor_name=ctx.actor.name,
-            note=f.note,
-            data={"duplicate": case.number},
-        )
-    )
+    write_activity(ctx.session, target.id, ctx.now, "merged_in", target.status, target.status, ctx.actor,
+                   f.note, {"duplicate": case.number})
     return Outcome(note=f.note, data={"into": target.number, "reason": f.reason})
 
 

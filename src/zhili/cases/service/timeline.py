@@ -90,6 +90,24 @@ def attach_evidence(
         )
 
 
+def write_activity(
+    session: Session,
+    case_id: int,
+    at: datetime,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    actor: Actor,
+    note: str | None,
+    data: dict[str, Any] | None,
+) -> None:
+    """Append one row to a case's timeline: one INSERT on the transaction's connection (the rows are
+    append-only and not read back in the unit of work that writes them)."""
+    session.connection().execute(_INSERT_ACTIVITY, {
+        "case_id": case_id, "at": at, "action": action, "from_status": from_status, "to_status": to_status,
+        "actor_user_id": actor.user_id, "actor_name": actor.name, "note": note, "data": data})
+
+
 def handle_pauses(session: Session, case: CaseRecord) -> list[deadlines.Pause]:
     """The suspensions of the current handling round (none loaded when the case was never suspended)."""
     if not case.suspension_count or case.handle_started_at is None:
@@ -111,19 +129,14 @@ def finish(
     cfg: CaseConfig,
     now: datetime,
 ) -> None:
-    """Move the case to the transition's target, then write timeline, events and audit (audit last).
-
-    The timeline row, like the event and the audit entry, is one INSERT on the transaction's
-    connection: append-only, not read back in this unit of work."""
+    """Move the case to the transition's target, then write timeline, events and audit (audit last)."""
     before = {"status": case.status, "version": case.version}
     case.status = tr.target.value
     case.updated_at = now
     if outcome.reclock or tr.target != tr.source:
         deadlines.set_stage_clock(case, cfg, handle_pauses(session, case) if outcome.reclock else [])
-    session.connection().execute(_INSERT_ACTIVITY, {
-        "case_id": case.id, "at": now, "action": tr.action.value, "from_status": tr.source.value,
-        "to_status": tr.target.value, "actor_user_id": actor.user_id, "actor_name": actor.name,
-        "note": outcome.note, "data": outcome.data or None})
+    write_activity(session, case.id, now, tr.action.value, tr.source.value, tr.target.value, actor,
+                   outcome.note, outcome.data or None)
     for event in outcome.events:
         record_event(session, event)
     if tr.target != tr.source:

@@ -31,6 +31,7 @@ from zhili.core.errors import Invalid
 from zhili.core.web import client_ip
 from zhili.identity.deps import CurrentUser, DbSession, require
 from zhili.identity.models import User
+from zhili.identity.scope import department_id_for
 
 router = APIRouter(tags=["work orders"])
 
@@ -141,7 +142,7 @@ def summary(
 @router.post("/work-orders/draw-checks", response_model=DrawReport)
 def draw_checks(data: DrawForm, request: Request, session: DbSession, user: Manager) -> DrawReport:
     """抽查: draw each plan's share of the done orders not drawn yet (a department's staff: theirs only)."""
-    dept = user.department_id if repository.department_bound(user) else None
+    dept = department_id_for(user)
     considered, drawn = jobs.draw_checks(
         session, until=data.until, seed=data.seed, tz=tz_of(request), actor=user.username, department_id=dept
     )

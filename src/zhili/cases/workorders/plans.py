@@ -24,6 +24,7 @@ from zhili.catalog import service as catalog_service
 from zhili.core import audit, clock, geo
 from zhili.core.errors import Conflict, Invalid, NotFound, NotPermitted
 from zhili.core.settings import get_settings
+from zhili.identity.scope import department_scoped
 from zhili.org import service as org_service
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ def resolve_who(
     department = repository.department_row(session, dept_id)
     if department is None or not department.active:
         raise Invalid(f"Department {dept_id} does not exist or is inactive.")
-    if user.department_id is not None and user.department_id != dept_id and repository.department_bound(user):
+    if user.department_id is not None and user.department_id != dept_id and department_scoped(user):
         raise NotPermitted("You may plan work for your own department only.")
     if team_id is not None:
         team = repository.team_row(session, team_id)

@@ -19,19 +19,13 @@ from zhili.cases.workorders.models import WorkOrder, WorkOrderActivity, WorkOrde
 from zhili.cases.workorders.recurrence import day_start
 from zhili.cases.workorders.schemas import OrderFilters
 from zhili.cases.workorders.states import OPEN
-from zhili.identity.permissions import DEPARTMENT_ROLES, OVERSIGHT_ROLES
-from zhili.identity.scope import street_codes_for
+from zhili.identity.scope import department_scoped, street_codes_for
 from zhili.org.models import Department, Staff, Team
 
 if TYPE_CHECKING:
     from zhili.identity.models import User
 
 _OPEN = [s.value for s in OPEN]
-
-
-def department_bound(user: User) -> bool:
-    roles = set(user.roles)
-    return bool(roles & DEPARTMENT_ROLES) and not roles & OVERSIGHT_ROLES
 
 
 def staff_team_id(session: Session, staff_id: int | None) -> int | None:
@@ -45,7 +39,7 @@ def order_scope(session: Session, user: User) -> Any:
     if not user.has("workorders:read"):
         return false()
     clauses: list[Any] = []
-    if department_bound(user):
+    if department_scoped(user):
         if "field_worker" in user.roles and user.staff_id is not None:
             team_id = staff_team_id(session, user.staff_id)
             own = WorkOrder.assignee_staff_id == user.staff_id
@@ -64,7 +58,7 @@ def plan_scope(user: User) -> Any:
     if not user.has("workorders:read"):
         return false()
     clauses: list[Any] = []
-    if department_bound(user):
+    if department_scoped(user):
         dept = user.department_id
         clauses.append(WorkPlan.department_id == dept if dept is not None else false())
     streets = street_codes_for(user)

@@ -25,6 +25,7 @@ from zhili.cases.workorders.states import OrderAction, Transition, actions_from,
 from zhili.core import clock, geo
 from zhili.core.errors import Conflict, Invalid, NotFound, NotPermitted
 from zhili.evidence import service as evidence_service
+from zhili.identity.scope import department_scoped
 
 if TYPE_CHECKING:
     from zhili.identity.models import User
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 def object_rule(session: Session, user: User, order: WorkOrder, tr: Transition) -> str | None:
     """Why this user may not act on this order in this way (None: they may)."""
-    if tr.permission == "workorders:do" and user.staff_id is not None and repository.department_bound(user):
+    if tr.permission == "workorders:do" and user.staff_id is not None and department_scoped(user):
         team_id = repository.staff_team_id(session, user.staff_id)
         if order.assignee_staff_id != user.staff_id and (order.team_id is None or order.team_id != team_id):
             return "This work order is assigned to another team or person."
