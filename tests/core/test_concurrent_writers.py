@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from tests.threads import run_at_once
 from zhili.core import db as db_module
-from zhili.core.db import Database, ReadOnlyViolation, WriterLock, become_writer, get_session
+from zhili.core.db import Database, ReadOnlyViolation, WriterLock, become_writer
 from zhili.core.errors import Busy
+from zhili.core.unit_of_work import get_session
 from zhili.org.models import Department
 
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from zhili.core import db as db_module
-from zhili.core.db import commit_now, get_session
+from zhili.core import unit_of_work
+from zhili.core.unit_of_work import commit_now, get_session
 from zhili.org.models import Department
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
@@ -72,13 +72,13 @@ def test_unknown_api_path_is_problem_json_not_html(client) -> None:
 def test_a_route_that_commits_itself_leaves_the_request_nothing_to_end(app, client, db, monkeypatch) -> None:
     app.include_router(_test_router())
     ends: list[bool] = []
-    end = db_module._end
+    end = unit_of_work._end
 
     def counted(session: Session, commit: bool) -> None:
         ends.append(commit)
         end(session, commit)
 
-    monkeypatch.setattr(db_module, "_end", counted)
+    monkeypatch.setattr(unit_of_work, "_end", counted)
     assert client.post("/api/v1/_test/departments-now-ok/NOW-1").status_code == 200
     assert ends == []  # no second trip through a worker thread to commit
     with db.sessionmaker() as s:

@@ -42,8 +42,8 @@ from zhili.cases.schemas import (
 from zhili.cases.service import idempotency, intake, side_flows, standards, standards_excel, views, workflow
 from zhili.cases.states import TABLE, CaseAction, CaseStatus
 from zhili.core import clock, geo
-from zhili.core.db import commit_now
 from zhili.core.errors import DomainError, NotFound, TooLarge
+from zhili.core.unit_of_work import commit_now
 from zhili.core.web import client_ip
 from zhili.identity.deps import CurrentUser, DbSession, require
 from zhili.identity.models import User
@@ -115,7 +115,7 @@ def _once(
     produce: Callable[[], tuple[int, dict[str, Any]]],
 ) -> JSONResponse:
     """Answer with `produce` run once per `Idempotency-Key` and body (a retry gets the first answer),
-    the unit of work committed here (core.db.commit_now)."""
+    the unit of work committed here (core.unit_of_work.commit_now)."""
     fingerprint = ""  # without a key there is nothing to compare it with
     if key is not None:
         fingerprint = idempotency.request_hash("POST", request.url.path, body.model_dump(mode="json"))

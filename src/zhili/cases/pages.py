@@ -42,8 +42,8 @@ from zhili.cases.pages_detail import apply_form_action, detail_context, visible_
 from zhili.cases.schemas import INSPECTOR_SOURCES, ActionFields, CaseCreate, CaseSource
 from zhili.cases.service import deadlines, intake, workflow
 from zhili.core import clock, geo
-from zhili.core.db import commit_now
 from zhili.core.errors import DomainError, Invalid
+from zhili.core.unit_of_work import commit_now
 from zhili.core.web import client_ip, include_flat, render, t
 from zhili.identity.deps import DbSession, require
 from zhili.identity.models import User

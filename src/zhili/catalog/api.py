@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from zhili.catalog import repository, service
 from zhili.catalog.schemas import ClassFilters, ClassRead, Kind, LocalClassCreate
-from zhili.core.db import get_session
+from zhili.core.unit_of_work import get_session
 from zhili.core.web import client_ip
 from zhili.identity.deps import require
 from zhili.identity.models import User

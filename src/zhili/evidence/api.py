@@ -11,8 +11,8 @@ from fastapi.responses import FileResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
-from zhili.core.db import get_session
 from zhili.core.errors import NotPermitted, TooLarge
+from zhili.core.unit_of_work import get_session
 from zhili.core.web import client_ip
 from zhili.evidence import service
 from zhili.evidence.models import EvidenceFile

@@ -10,8 +10,9 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.orm import Session
 
 from zhili.core import security
-from zhili.core.db import READ_ONLY, Database, get_session
+from zhili.core.db import READ_ONLY, Database
 from zhili.core.errors import NotAuthenticated, NotPermitted
+from zhili.core.unit_of_work import get_session
 from zhili.core.web import t, wants_json
 from zhili.identity import service
 from zhili.identity.models import User, UserView
