@@ -40,3 +40,38 @@ def test_a_write_over_a_concurrent_change_fails_on_the_version_column(session, c
     fresh = repository.get_visible(session, leader, case.number)
     assert fresh is not None and fresh.status == CaseStatus.to_dispatch and fresh.version == 2
     assert [a.action for a in repository.timeline(session, fresh.id)] == ["report"]
+
+
+def test_each_action_writes_its_case_once_one_version_up(session, cfg, at) -> None:
+    """An action's change of the case is one UPDATE on id and version (cases.writes), and the case is
+    clean afterwards: a flush or the commit writes it no second time, and the version the answer
+    carries is the row's."""
+    from sqlalchemy import event, select
+
+    from tests.cases.conftest import main_line
+
+    case = make_case(session, cfg)
+    session.flush()
+    updates: list[str] = []
+
+    def note(_conn, _cursor, statement: str, *_rest) -> None:
+        if statement.lstrip().upper().startswith("UPDATE CASE_RECORD"):
+            updates.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        for status, username, action, fields in main_line(session):
+            assert case.status == status
+            read, updates[:] = case.version, []
+            case = workflow.perform_action(session, user(session, username), case.number, action,
+                                           ActionFields(**fields), cfg, version=case.version)
+            session.flush()
+            assert len(updates) == 1, (action, updates)
+            assert "version" in updates[0].split("WHERE", 1)[1], updates[0]
+            assert case.version == read + 1
+            stored = session.execute(select(CaseRecord.version, CaseRecord.status)
+                                     .where(CaseRecord.id == case.id)).one()
+            assert tuple(stored) == (read + 1, case.status), action
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

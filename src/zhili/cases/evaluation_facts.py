@@ -6,9 +6,11 @@ that table in step with `case_record` for every writer.
   INSERT or UPDATE, when a column the facts read (`INPUTS`) has changed.
 - Bulk writers that INSERT case_record rows with Core (synthetic cases, the demo history) call
   `insert_facts` with `fact_row` / `fact_row_of` for the same rows, in the same transaction.
+- An action's write of its case (`cases.writes.save_case`, one Core UPDATE) rewrites the fact row with
+  `models.write_facts`, the hook's own writer, when an input changed.
 - The migration that made the table fills it with `backfill`.
 
-A Core UPDATE of case_record (none today) passes by the hook: it must rewrite the facts of its rows with
+Any other Core UPDATE of case_record passes by the hook: it must rewrite the facts of its rows with
 this module too. A change of what a fact row holds needs a migration that rewrites the rows (delete
 them, then `backfill`), so that old and new cases are counted alike.
 

@@ -352,8 +352,13 @@ def _case_inserted(_mapper: Mapper[Any], connection: Connection, case: CaseRecor
 @event.listens_for(CaseRecord, "after_update")
 def _case_updated(_mapper: Mapper[Any], connection: Connection, case: CaseRecord) -> None:
     attrs = inspect(case).attrs
-    if not any(attrs[name].history.has_changes() for name in INPUTS):
-        return  # e.g. an urge, a pending request: nothing evaluation reads has changed
+    if any(attrs[name].history.has_changes() for name in INPUTS):
+        write_facts(connection, case)
+    # else e.g. an urge, a pending request: nothing evaluation reads has changed
+
+
+def write_facts(connection: Connection, case: CaseRecord) -> None:
+    """Rewrite the fact row of a case whose `INPUTS` changed (the hook above; cases.writes)."""
     row = fact_row_of(case)
     changes = {k: v for k, v in row.items() if k != "case_id"}
     updated = connection.execute(_UPDATE_FACT, {**changes, "fact_of_case": row["case_id"]})

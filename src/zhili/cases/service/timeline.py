@@ -16,6 +16,7 @@ from zhili.cases.events import CaseStatusChanged
 from zhili.cases.models import CaseActivity, CaseEvidence, CaseRecord
 from zhili.cases.service import deadlines
 from zhili.cases.states import Transition
+from zhili.cases.writes import save_case
 from zhili.core import audit, transitions
 from zhili.core.errors import Invalid, NotFound
 from zhili.core.events import Event, record_event
@@ -151,6 +152,7 @@ def finish(
                 department_id=case.department_id,
             ),
         )
+    save_case(session, case)  # one UPDATE now, not the flush's machinery in audit.record
     audit_transition(session, actor, "cases", tr, "case_record", case.number, before, case.status, outcome)
 
 
