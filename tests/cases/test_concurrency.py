@@ -75,3 +75,18 @@ def test_each_action_writes_its_case_once_one_version_up(session, cfg, at) -> No
             assert tuple(stored) == (read + 1, case.status), action
     finally:
         event.remove(engine, "before_cursor_execute", note)
+
+
+def test_an_action_taken_back_with_its_savepoint_is_taken_back_in_memory_too(session, cfg, at) -> None:
+    """A batch runs each case's action in a savepoint; when a later step of it fails, the case as the
+    session holds it is the row's again (status and version), not the action's unwritten result."""
+    case = make_case(session, cfg)
+    session.flush()
+    leader = user(session, "shift_leader")
+    with pytest.raises(RuntimeError, match="later step"), session.begin_nested():
+        workflow.perform_action(session, leader, case.number, "register",
+                                ActionFields(standard_id=standard_id(session)), cfg, version=1)
+        assert case.status == CaseStatus.to_dispatch and case.version == 2
+        raise RuntimeError("a later step of the same unit of work fails")
+    assert (case.status, case.version) == (CaseStatus.to_register, 1)
+    assert [a.action for a in repository.timeline(session, case.id)] == ["report"]
