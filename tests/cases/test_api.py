@@ -7,6 +7,7 @@ import io
 import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
+from starlette.responses import JSONResponse
 
 from tests.cases.conftest import evidence, inspector_spot
 from tests.conftest import bearer_for
@@ -561,7 +562,11 @@ def test_list_items_are_what_the_model_makes_of_each_case(client, h, session, at
     at.advance(hours=20)  # past some deadlines (the tokens last a day): other colours beside green
     late = report(client, h, session).json()
     numbers = {plain["number"], registered["number"], urged["number"], late["number"]}
-    answer = client.get(f"{API}/cases", params={"crs": crs, "page_size": 50}, headers=h("leader")).json()
+    got = client.get(f"{API}/cases", params={"crs": crs, "page_size": 50}, headers=h("leader"))
+    answer = got.json()
+    # Written by pydantic-core (core.web.PydanticJSONResponse): byte for byte what the standard
+    # library's encoder (Starlette's JSONResponse) writes of the same page, Chinese text as it is.
+    assert got.content == JSONResponse(answer).body and "白云区".encode() in got.content
     items = {i["number"]: i for i in answer["items"] if i["number"] in numbers}
     assert set(items) == numbers
     session.expire_all()

@@ -27,7 +27,7 @@ from zhili.assets.schemas import (
 )
 from zhili.core import clock, geo
 from zhili.core.errors import Invalid, TooLarge
-from zhili.core.web import client_ip
+from zhili.core.web import PydanticJSONResponse, client_ip
 from zhili.identity.deps import DbSession, require
 from zhili.identity.models import User
 
@@ -145,7 +145,7 @@ def map_viewport(
         majors=major_code,
         statuses=status,
     )
-    return JSONResponse(body, headers={"Cache-Control": "private, max-age=30"})
+    return PydanticJSONResponse(body, headers={"Cache-Control": "private, max-age=30"})
 
 
 @router.get("/components/classes", response_model=list[ClassLayer])

@@ -44,7 +44,7 @@ from zhili.cases.states import TABLE, CaseAction, CaseStatus
 from zhili.core import clock, geo
 from zhili.core.errors import DomainError, NotFound, TooLarge
 from zhili.core.unit_of_work import commit_now
-from zhili.core.web import client_ip
+from zhili.core.web import PydanticJSONResponse, client_ip
 from zhili.identity.deps import CurrentUser, DbSession, require
 from zhili.identity.models import User
 
@@ -121,7 +121,7 @@ def _once(
         fingerprint = idempotency.request_hash("POST", request.url.path, body.model_dump(mode="json"))
     status, answer, replayed = idempotency.run_once(session, user.id, key, fingerprint, produce)
     commit_now(session)
-    return JSONResponse(
+    return PydanticJSONResponse(
         answer, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None
     )
 
@@ -165,7 +165,7 @@ def list_cases(
     now = clock.now()
     rows, has_more, total = repository.list_cases(session, user, filters, now=now)
     # CasePage's shape, built without the models (see views.list_item_json); the model documents it.
-    answer = JSONResponse({
+    answer = PydanticJSONResponse({
         "items": [views.list_item_json(c, now, crs) for c in rows],
         "page": filters.page,
         "page_size": filters.page_size,
