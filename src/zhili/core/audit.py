@@ -6,13 +6,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Table, Text, event, func, select
+from sqlalchemy import ForeignKey, Integer, String, Text, event, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from zhili.core import clock
-from zhili.core.db import Base, BigId, JSONType, UTCDateTime
+from zhili.core.db import Base, BigId, JSONType, UTCDateTime, append_row
 
 GENESIS = "0" * 64
 # Entries are sealed by a job within seconds. The sealer looks this far back (by the entry's time)
@@ -83,9 +83,6 @@ def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if value is None else json.loads(json.dumps(value, default=str, ensure_ascii=False))
 
 
-_INSERT_ENTRY = cast(Table, AuditEntry.__table__).insert()
-
-
 def record(session: Session, *, actor: str | None, action: str, entity_type: str, entity_id: Any,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
            client_ip: str | None = None, note: str | None = None) -> int:
@@ -94,17 +91,12 @@ def record(session: Session, *, actor: str | None, action: str, entity_type: str
     Nothing is locked: concurrent writers append side by side, and `seal` chains the committed
     entries in one order afterwards (the worker runs it every few seconds). Flushes the unit of
     work first, as the callers expect: the changes' versions and ids are final when it returns.
-    The entry itself is one INSERT on the transaction's connection: an append-only row nobody reads
-    back in the same unit of work has nothing to gain from the session's bookkeeping. Returns its id."""
+    The entry itself is one INSERT, no ORM object (core.db.append_row). Returns its id."""
     session.flush()
-    result = session.connection().execute(_INSERT_ENTRY, {
+    return append_row(session, AuditEntry, {
         "at": clock.now(), "actor": actor, "action": action, "entity_type": entity_type,
         "entity_id": str(entity_id), "before": _jsonable(before), "after": _jsonable(after),
         "client_ip": client_ip, "note": note})
-    key = result.inserted_primary_key
-    if key is None:  # not reached: a single-row INSERT has its key
-        raise RuntimeError("the audit entry's INSERT gave no key")
-    return int(key[0])
 
 
 def seal(session: Session, *, batch: int = 5000) -> int:

@@ -9,13 +9,26 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event, literal, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Insert,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
@@ -347,3 +360,21 @@ def side_transaction(session: Session, *, durable: bool = True) -> Iterator[Sess
             yield connection
         return
     yield session
+
+
+@cache
+def _insert_into(model: type[Base]) -> Insert:
+    return cast(Table, model.__table__).insert()
+
+
+def append_row(session: Session, model: type[Base], values: Mapping[str, Any]) -> int:
+    """Append one row of an append-only table (a timeline row, an outbox message, an audit entry) in
+    the session's transaction: one INSERT on its connection, built once per table, and its new id.
+
+    Such rows are written on every action and never read back in the unit of work that writes
+    them, so they have nothing to gain from the session's bookkeeping (an object to track, then the
+    flush's machinery). The transaction is the same: they commit or roll back with the change."""
+    key = session.connection().execute(_insert_into(model), values).inserted_primary_key
+    if key is None:  # not reached: a single-row INSERT has its key
+        raise RuntimeError(f"the INSERT into {model.__tablename__} gave no key")
+    return int(key[0])

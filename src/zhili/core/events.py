@@ -6,13 +6,13 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
-from sqlalchemy import Integer, String, Table, Text, select
+from sqlalchemy import Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from zhili.core import clock
-from zhili.core.db import Base, BigId, Database, JSONType, UTCDateTime
+from zhili.core.db import Base, BigId, Database, JSONType, UTCDateTime, append_row
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +55,13 @@ def _payload(event: Event) -> dict[str, Any]:
     return {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
 
 
-_INSERT_MESSAGE = cast(Table, OutboxMessage.__table__).insert()
-
-
 def record_event(session: Session, event: Event) -> None:
     """Write the event in the caller's transaction; it is delivered only if that transaction commits.
 
-    One INSERT on the transaction's connection, now: the row is append-only and not read back in the
-    unit of work, so it skips the session's bookkeeping (see audit.record)."""
+    One INSERT, no ORM object (core.db.append_row)."""
     if type(event).name not in _EVENT_TYPES:
         raise ValueError(f"event {type(event).__name__} is not registered with @event_type")
-    session.connection().execute(_INSERT_MESSAGE, {
+    append_row(session, OutboxMessage, {
         "event_name": type(event).name, "payload": _payload(event), "created_at": clock.now(),
         "dispatched_at": None, "attempts": 0, "next_attempt_at": None, "last_error": None})
 

@@ -117,7 +117,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
 class PydanticJSONResponse(JSONResponse):
     """A JSON answer serialized by pydantic-core (compiled) instead of the standard library's encoder:
     the same bytes for what the API builds (dicts, lists, strings, numbers, booleans, None), about
-    four times faster (0.37 ms against 0.09 for a list page of 50 cases). Where the two differ, it
+    four times faster (0.37 ms against 0.09 for 50 list items, 23.6 KB). Where the two differ, it
     is in spelling only (an exponent as 1.5e-7, not 1.5e-07). NaN and infinities, which JSON has no
     words for, are written as null rather than failing the request."""
 

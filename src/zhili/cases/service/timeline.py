@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from zhili.cases import repository
@@ -18,15 +17,13 @@ from zhili.cases.service import deadlines
 from zhili.cases.states import Transition
 from zhili.cases.writes import save_case
 from zhili.core import audit, transitions
+from zhili.core.db import append_row
 from zhili.core.errors import Invalid, NotFound
 from zhili.core.events import Event, record_event
 from zhili.evidence import service as evidence_service
 
 if TYPE_CHECKING:
     from zhili.identity.models import User
-
-
-_INSERT_ACTIVITY = cast(Table, CaseActivity.__table__).insert()
 
 
 @dataclass(frozen=True)
@@ -102,9 +99,8 @@ def write_activity(
     note: str | None,
     data: dict[str, Any] | None,
 ) -> None:
-    """Append one row to a case's timeline: one INSERT on the transaction's connection (the rows are
-    append-only and not read back in the unit of work that writes them)."""
-    session.connection().execute(_INSERT_ACTIVITY, {
+    """Append one row to a case's timeline (core.db.append_row: one INSERT, no ORM object)."""
+    append_row(session, CaseActivity, {
         "case_id": case_id, "at": at, "action": action, "from_status": from_status, "to_status": to_status,
         "actor_user_id": actor.user_id, "actor_name": actor.name, "note": note, "data": data})
 
