@@ -11,6 +11,10 @@ Servers and the load generator run in separate processes on 127.0.0.1: both serv
 --workers N` serves (`python -m zhili.serving`, N = ZHILI_BENCH_WORKERS, default one per core), the
 generator as `python -m zhili.cases.bench_load` (HTTP/1.1 on asyncio streams, lean enough to leave
 the CPU to the servers). Every phase is bounded in requests and seconds.
+
+Each phase also prints what it cost: CPU a request of the server's processes, of a PostgreSQL on
+this machine and of the load generator, and the machine's idle share. Where the CPU bounds both
+phases, actions at 50 % of the floor's rate cost at most twice the floor's CPU a request.
 """
 
 from __future__ import annotations
@@ -26,7 +30,16 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from zhili.cases.bench_load import ACTOR, CYCLE
-from zhili.cases.bench_servers import CONNECTIONS, WORKERS, create_app_factory, load, serve, wrk_floor
+from zhili.cases.bench_servers import (
+    CONNECTIONS,
+    WORKERS,
+    cost_line,
+    create_app_factory,
+    load,
+    metered,
+    serve,
+    wrk_floor,
+)
 
 FLOOR_REQUESTS = 4000
 FLOOR_ROUNDS = 3  # the floor is their median
@@ -143,10 +156,14 @@ def _photo() -> bytes:
 
 def _print_closed(name: str, r: dict[str, Any]) -> None:
     print(f"{name:<34} {r['requests']:>7,} req in {r['seconds']:5.1f} s: {r['rps']:7.1f} req/s, "
-          f"p50 {r['p50']:6.1f} ms, p99 {r['p99']:6.1f} ms (load generator: {r['client_cpu_ms']:.2f} ms "
-          "of CPU a request)")
+          f"p50 {r['p50']:6.1f} ms, p99 {r['p99']:6.1f} ms")
+    print(f"    {cost_line(r)}")
     if r["errors"]:
         print(f"  errors: {r['errors']}")
+
+
+def _cpu_a_request(r: dict[str, Any]) -> float:
+    return float(r["server_cpu_ms"]) + float(r["db_cpu_ms"] or 0.0)
 
 
 def bench_cases(database_url: str | None) -> None:
@@ -161,30 +178,32 @@ def bench_cases(database_url: str | None) -> None:
               f"each server in {WORKERS} process(es) (ZHILI_BENCH_WORKERS); the load generator in "
               "a separate process; all on 127.0.0.1")
         prep = _prepare(url)
-        with serve("floor_app", url, data_dir) as base:
-            load({"scenario": "floor", "base": base, "requests": 300, "seconds": 20,
-                   "connections": CONNECTIONS})  # warm-up
-            rounds = sorted((load({"scenario": "floor", "base": base, "requests": FLOOR_REQUESTS,
-                                   "seconds": PHASE_SECONDS, "connections": CONNECTIONS})
-                              for _ in range(FLOOR_ROUNDS)), key=lambda r: float(r["rps"]))
+        with serve("floor_app", url, data_dir) as server:
+            floor_cfg = {"scenario": "floor", "base": server.base, "connections": CONNECTIONS}
+            load({**floor_cfg, "requests": 300, "seconds": 20})  # warm-up
+            rounds = sorted((metered(server, lambda: load({**floor_cfg, "requests": FLOOR_REQUESTS,
+                                                           "seconds": PHASE_SECONDS}))
+                             for _ in range(FLOOR_ROUNDS)), key=lambda r: float(r["rps"]))
             floor = rounds[len(rounds) // 2]
             _print_closed("(a) floor: one INSERT per request", floor)
             each = ", ".join(f"{r['rps']:,.1f}" for r in rounds)
             print(f"    the median of {FLOOR_ROUNDS} rounds ({each} req/s): one short round is too noisy")
-            wrk_rps = wrk_floor(base)
+            wrk_rps = wrk_floor(server)
 
         if "b" in phases:
-            with serve("zhili_app", url, data_dir) as base:
+            with serve("zhili_app", url, data_dir) as server:
                 photo = _photo()
-                r = httpx.post(base + "/api/v1/files", files={"file": ("after.jpg", photo, "image/jpeg")},
+                r = httpx.post(server.base + "/api/v1/files",
+                               files={"file": ("after.jpg", photo, "image/jpeg")},
                                headers={"Authorization": f"Bearer {prep['tokens']['handler']}"})
                 r.raise_for_status()
                 sha = r.json()["sha256"]
-                cfg = {"scenario": "actions", "base": base, "connections": CONNECTIONS,
+                cfg = {"scenario": "actions", "base": server.base, "connections": CONNECTIONS,
                        "tokens": prep["tokens"], "points": prep["points"], "standard_id": prep["standard_id"],
                        "sha": sha}
                 load({**cfg, "requests": 350, "seconds": 30})  # warm-up
-                actions = load({**cfg, "requests": ACTION_REQUESTS, "seconds": PHASE_SECONDS})
+                actions = metered(server, lambda: load({**cfg, "requests": ACTION_REQUESTS,
+                                                        "seconds": PHASE_SECONDS}))
             _print_closed("(b) case actions through the API", actions)
             for name in CYCLE:
                 a = actions["per_action"].get(name)
@@ -195,6 +214,10 @@ def bench_cases(database_url: str | None) -> None:
             if wrk_rps:
                 print(f"    ratio to the floor as wrk drives it: {actions['rps'] / wrk_rps:.0%} (a check on"
                       " the load generator: the two floors should agree)")
+            each_cost = [_cpu_a_request(r) for r in (floor, actions)]
+            print(f"    CPU a request, server and database together: {each_cost[1]:.2f} ms an action "
+                  f"against {each_cost[0]:.2f} ms the floor ({each_cost[1] / each_cost[0]:.1f} x; where the "
+                  "CPU bounds both, 50 % of the floor's rate takes at most 2 x)")
             queries = _queries_per_action(url, data_dir, prep, sha)
             print("    SQL statements per request: " + ", ".join(f"{k} {v}" for k, v in queries.items()))
 
@@ -234,15 +257,15 @@ def _reads(url: str, data_dir: Path, prep: dict[str, Any], rate: float) -> None:
     paths = ["/api/v1/cases?queue=to_handle", "/api/v1/cases?queue=overdue", "/api/v1/cases",
              "/api/v1/cases?street_code=440111014&sort=-reported_at", "/cases?tab=to_dispatch",
              "/cases?tab=to_check", "/cases?tab=all"]
-    with serve("zhili_app", url, data_dir) as base:
-        load({"scenario": "open", "base": base, "rate": min(rate, 20.0), "seconds": 5, "paths": paths,
-               "token": prep["tokens"]["shift_leader"], "connections": CONNECTIONS})  # warm-up
-        reads = load({"scenario": "open", "base": base, "rate": rate, "seconds": READ_SECONDS,
-                       "paths": paths, "token": prep["tokens"]["shift_leader"], "connections": CONNECTIONS})
+    with serve("zhili_app", url, data_dir) as server:
+        cfg = {"scenario": "open", "base": server.base, "paths": paths, "connections": CONNECTIONS,
+               "token": prep["tokens"]["shift_leader"]}
+        load({**cfg, "rate": min(rate, 20.0), "seconds": 5})  # warm-up
+        reads = metered(server, lambda: load({**cfg, "rate": rate, "seconds": READ_SECONDS}))
     print(f"    offered {rate:.0f} req/s (half the floor) for {READ_SECONDS:.0f} s as the shift leader "
           f"(whole district): served {reads['rps']:.0f} req/s, p50 {reads['p50']:.1f} ms, "
-          f"p99 {reads['p99']:.1f} ms (target p99 <= 150 ms; load generator: {reads['client_cpu_ms']:.2f} ms "
-          "of CPU a request)")
+          f"p99 {reads['p99']:.1f} ms (target p99 <= 150 ms)")
+    print(f"    {cost_line(reads)}")
     for path, r in reads["per_path"].items():
         print(f"      {path:<56} n={r['n']:>5}  p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms")
     if reads["errors"]:

@@ -101,17 +101,20 @@ REQUESTS_IN_FLIGHT = 2
 PING_AFTER_IDLE_SECONDS = 2.0
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 30) -> Engine:
+    """An engine with the platform's settings. The pool keeps `pool_size` connections open and opens
+    up to `max_overflow` more while they are busy, closing each again when it comes back: a caller
+    that keeps more than `pool_size` busy at once opens a connection for some of its requests."""
     if url.startswith("sqlite"):
         # One connection per worker thread (anyio's default limit is 40): writers wait on the
         # writer lock holding their connection, and readers must still find one.
-        engine = create_engine(url, echo=echo, pool_size=10, max_overflow=30,
+        engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow,
                                connect_args={"check_same_thread": False, "timeout": WRITE_LOCK_SECONDS})
         database = engine.url.database or ""
         on_disk = database not in ("", ":memory:") and not database.startswith("file:")
         _tune_sqlite(engine, WriterLock(f"{database}-writer.lock" if on_disk else None))
     else:
-        engine = create_engine(url, echo=echo, pool_size=10, max_overflow=30)
+        engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
         _ping_when_idle(engine)
     _guard_read_only(engine)
     return engine
