@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zhili.cases.bench_servers import Server, cost_line, metered
+from zhili.cases.bench_servers import Server, cost_line, local_postgresql, metered
 
 # A supervisor that starts one worker and waits; the worker burns CPU for the time given on each line
 # of its input, then answers "done". Only the worker, a grandchild of the test, does work.
@@ -88,3 +88,11 @@ def test_the_floor_keeps_a_connection_for_each_of_its_threads(tmp_path: Path, mo
             conn.close()
     assert len(opened) == FLOOR_THREADS
     engine.dispose()
+
+
+def test_only_a_postgresql_on_this_machine_is_charged_as_the_database() -> None:
+    assert local_postgresql("postgresql+psycopg://postgres@127.0.0.1:5432/bench")
+    assert local_postgresql("postgresql+psycopg://postgres@localhost/bench")
+    assert local_postgresql("postgresql+psycopg:///bench")  # the local socket
+    assert not local_postgresql("postgresql+psycopg://postgres@db.example.org/bench")
+    assert not local_postgresql("sqlite:////tmp/bench.db")  # inside the server's own processes

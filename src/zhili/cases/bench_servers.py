@@ -74,6 +74,13 @@ def create_app_factory() -> Any:
     return importlib.import_module("zhili.app").create_app
 
 
+def local_postgresql(url: str) -> bool:
+    """Whether the database is a PostgreSQL server on this machine (no host: its local socket)."""
+    db_url = make_url(url)
+    loopback = (None, "", "127.0.0.1", "localhost", "::1")
+    return db_url.get_backend_name() == "postgresql" and db_url.host in loopback
+
+
 @dataclass(frozen=True)
 class Server:
     """A server started by `serve`: its address and the process that supervises its workers."""
@@ -109,9 +116,7 @@ def serve(factory: str, url: str, data_dir: Path) -> Iterator[Server]:
             if time.perf_counter() - started > 120:
                 raise RuntimeError(f"{factory} at {base} did not become ready in 120 s")
             time.sleep(0.1)
-        host = make_url(url).host
-        local_pg = url.startswith("postgresql") and host in (None, "", "127.0.0.1", "localhost", "::1")
-        yield Server(base.rstrip("/"), proc.pid, local_pg)
+        yield Server(base.rstrip("/"), proc.pid, local_postgresql(url))
     finally:
         proc.terminate()
         err: bytes
@@ -145,6 +150,10 @@ def _database_processes() -> list[psutil.Process]:
     return found
 
 
+# Linux counts a guest's time in user and nice as well.
+_COUNTED_TWICE = ("guest", "guest_nice")
+
+
 def metered(server: Server, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run one load phase and add what it cost the machine, per request answered: the CPU of the
     server's processes (`server_cpu_ms`), of the database server's when it runs on this machine
@@ -165,7 +174,10 @@ def metered(server: Server, run: Callable[[], dict[str, Any]]) -> dict[str, Any]
     server1, db1 = _cpu_seconds(tree()), _cpu_seconds(database())
     machine1 = psutil.cpu_times()
     n = max(1, int(result.get("requests") or 0))
-    # A process that started during the phase counts whole (its CPU before the phase is none).
+    # A process that started during the phase counts whole (its CPU before the phase is none); one
+    # that ended during it is not counted at all. The servers' workers and the backends of their
+    # pooled connections live through a phase; a server that opens and closes connections as it
+    # goes (as the floor did with too small a pool) hides the cost of doing so here.
     result["server_cpu_ms"] = sum(t - server0.get(pid, 0.0) for pid, t in server1.items()) * 1000 / n
     result["db_cpu_ms"] = (sum(t - db0.get(pid, 0.0) for pid, t in db1.items()) * 1000 / n) if db1 else None
     spent = {f: getattr(machine1, f) - getattr(machine0, f) for f in machine1._fields}
@@ -175,10 +187,6 @@ def metered(server: Server, run: Callable[[], dict[str, Any]]) -> dict[str, Any]
     # Time the hypervisor gave to other machines: a virtual machine's slow minutes show here.
     result["steal_share"] = spent.get("steal", 0.0) / total if total > 0 else 0.0
     return result
-
-
-# Linux counts a guest's time in user and nice as well.
-_COUNTED_TWICE = ("guest", "guest_nice")
 
 
 def cost_line(r: dict[str, Any]) -> str:
