@@ -14,6 +14,7 @@ from shapely.geometry import shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.conftest import bearer_for
 from zhili.cases import repository
 from zhili.cases.config import CaseConfig, CaseSettings, config_for
 from zhili.cases.models import CaseRecord
@@ -46,6 +47,19 @@ class Clock:
     def advance(self, **delta: float) -> datetime:
         self.t = self.t + timedelta(**delta)
         return self.t
+
+
+@pytest.fixture
+def h(db: Any) -> Any:
+    """Bearer headers per demo user, made on first use."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in cache:
+            cache[username] = bearer_for(db, username)
+        return cache[username]
+
+    return headers
 
 
 @pytest.fixture

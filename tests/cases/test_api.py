@@ -10,24 +10,10 @@ from sqlalchemy import func, select
 from starlette.responses import JSONResponse
 
 from tests.cases.conftest import evidence, inspector_spot
-from tests.conftest import bearer_for
 from zhili.cases.models import CaseActivity, CaseRecord, CaseStandard
 from zhili.core.audit import AuditEntry
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def h(db):
-    """Bearer headers per demo user, made on first use."""
-    cache: dict[str, dict[str, str]] = {}
-
-    def headers(username: str) -> dict[str, str]:
-        if username not in cache:
-            cache[username] = bearer_for(db, username)
-        return cache[username]
-
-    return headers
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
+from pydantic import ValidationError
 from starlette.background import BackgroundTask
 
 from zhili.assets import extensions, formats, service
@@ -26,7 +27,7 @@ from zhili.assets.schemas import (
     VersionRead,
 )
 from zhili.core import clock, geo
-from zhili.core.errors import Invalid, TooLarge
+from zhili.core.errors import Invalid, TooLarge, invalid_from
 from zhili.core.web import PydanticJSONResponse, client_ip
 from zhili.identity.deps import DbSession, require
 from zhili.identity.models import User
@@ -67,18 +68,20 @@ def filters_from_query(
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat in `crs`")] = None,
     crs: CrsParam = "wgs84",
 ) -> ComponentFilters:
-    return ComponentFilters.model_validate(
-        {
-            "q": q,
-            "class_codes": class_code or [],
-            "major_codes": major_code or [],
-            "statuses": status or [],
-            "street_codes": street_code or [],
-            "department": department,
-            "grid_code": grid_code,
-            "bbox": parse_bbox(bbox, geo.parse_crs(crs)) if bbox else None,
-        }
-    )
+    raw = {
+        "q": q,
+        "class_codes": class_code or [],
+        "major_codes": major_code or [],
+        "statuses": status or [],
+        "street_codes": street_code or [],
+        "department": department,
+        "grid_code": grid_code,
+        "bbox": parse_bbox(bbox, geo.parse_crs(crs)) if bbox else None,
+    }
+    try:
+        return ComponentFilters.model_validate(raw)
+    except ValidationError as exc:  # the model's own rules (class codes of 5 digits …): a 422, not a 500
+        raise invalid_from(exc) from exc
 
 
 Filters = Annotated[ComponentFilters, Depends(filters_from_query)]

@@ -27,7 +27,6 @@ from zhili.cases.pages_common import (
     class_options,
     classes_by_kind,
     departments,
-    invalid_from,
     list_page,
     may_batch,
     parse_list_query,
@@ -42,7 +41,7 @@ from zhili.cases.pages_detail import apply_form_action, detail_context, visible_
 from zhili.cases.schemas import INSPECTOR_SOURCES, ActionFields, CaseCreate, CaseSource
 from zhili.cases.service import deadlines, intake, workflow
 from zhili.core import clock, geo
-from zhili.core.errors import DomainError, Invalid
+from zhili.core.errors import DomainError, Invalid, invalid_from
 from zhili.core.unit_of_work import commit_now
 from zhili.core.web import client_ip, include_flat, render, t
 from zhili.identity.deps import DbSession, require

@@ -21,7 +21,7 @@ from zhili.cases.schemas import ActionFields, CaseFilters
 from zhili.cases.states import TRANSITIONS, CaseAction
 from zhili.catalog import repository as catalog_repository
 from zhili.core import geo
-from zhili.core.errors import Invalid
+from zhili.core.errors import Invalid, invalid_from
 from zhili.org import repository as org_repository
 from zhili.org import service as org_service
 
@@ -235,13 +235,6 @@ def parse_list_query(request: Request, user: User) -> ListQuery:
             f"Unknown colour '{colour}': amber or red.", errors=[{"loc": ["colour"], "msg": "colour"}]
         )
     return ListQuery(tab, filters, colour, values)
-
-
-def invalid_from(exc: ValidationError) -> Invalid:
-    """A pydantic error as the 422 a person can read: which field, what is wrong."""
-    errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
-    summary = "; ".join(f"{'.'.join(e['loc']) or 'form'}: {e['msg']}" for e in errors[:4])
-    return Invalid(f"Invalid input: {summary}", errors=errors)
 
 
 def _scoped(user: User, lq: ListQuery, now: datetime, *, filters: CaseFilters | None = None) -> Any:

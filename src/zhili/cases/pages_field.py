@@ -20,7 +20,6 @@ from zhili.cases.pages_common import (
     case_config,
     class_names,
     classes_by_kind,
-    invalid_from,
     posted_action_form,
     remaining_text,
 )
@@ -29,7 +28,7 @@ from zhili.cases.schemas import CaseCreate, CaseFilters
 from zhili.cases.service import deadlines, intake
 from zhili.cases.states import CaseStatus
 from zhili.core import clock
-from zhili.core.errors import DomainError, Invalid
+from zhili.core.errors import DomainError, Invalid, invalid_from
 from zhili.core.web import client_ip, render, t
 from zhili.identity.deps import DbSession, require
 from zhili.identity.models import User

@@ -30,13 +30,13 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm import sessionmaker as SessionMaker
 from sqlalchemy.types import TypeDecorator
 
-from zhili.core.errors import Busy
+from zhili.core.errors import Busy, Invalid
 
 # One naming convention so that Alembic (and SQLite batch mode) can name every constraint.
 NAMING_CONVENTION = {
@@ -117,6 +117,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10, max_overfl
         engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
         _ping_when_idle(engine)
     _guard_read_only(engine)
+    _out_of_range_is_invalid(engine)
     return engine
 
 
@@ -254,6 +255,26 @@ def _tune_sqlite(engine: Engine, write_lock: WriterLock) -> None:
     @event.listens_for(engine, "invalidate")
     def _on_invalidate(_dbapi_conn: Any, record: Any, _exc: Any) -> None:
         _release(record)
+
+
+# PostgreSQL's SQLSTATE for a value outside its column's type ("integer out of range", "bigint …").
+NUMERIC_VALUE_OUT_OF_RANGE = "22003"
+
+
+def _out_of_range_is_invalid(engine: Engine) -> None:
+    """A whole number the database cannot hold is refused as bad input (422), not a 500.
+
+    Such a number only comes from a request: an id of 30 digits in a path, a version of 2**70.
+    SQLite cannot bind one beyond 64 bits (the driver's OverflowError); PostgreSQL refuses one
+    beyond its column's type when it is written. The statement has not run, and the unit of work
+    rolls back as for any error, so nothing is written."""
+
+    @event.listens_for(engine, "handle_error")
+    def _translate(ctx: ExceptionContext) -> None:
+        exc = ctx.original_exception
+        if isinstance(exc, OverflowError) or getattr(exc, "sqlstate", None) == NUMERIC_VALUE_OUT_OF_RANGE:
+            raise Invalid(f"A number in the request is out of range: whole numbers up to {2**63 - 1} "
+                          "are accepted, and a field may take fewer.") from exc
 
 
 def _guard_read_only(engine: Engine) -> None:

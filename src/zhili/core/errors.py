@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 
 class DomainError(Exception):
     """Base of every error a user may cause. `detail` is shown to the user: say what is wrong."""
@@ -38,6 +40,13 @@ class Invalid(DomainError):
     status_code = 422
     title = "Invalid input"
     code = "invalid"
+
+
+def invalid_from(exc: ValidationError) -> Invalid:
+    """A pydantic error as the 422 a person can read: which field, what is wrong."""
+    errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+    summary = "; ".join(f"{'.'.join(e['loc']) or 'form'}: {e['msg']}" for e in errors[:4])
+    return Invalid(f"Invalid input: {summary}", errors=errors)
 
 
 class NotAuthenticated(DomainError):
