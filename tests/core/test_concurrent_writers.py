@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from tests.threads import run_at_once
 from zhili.core import db as db_module
-from zhili.core.db import Database, ReadOnlyViolation, WriterLock, become_writer
+from zhili.core.db import Database, ReadOnlyViolation, become_writer
 from zhili.core.errors import Busy
 from zhili.core.unit_of_work import get_session
+from zhili.core.writer_lock import WriterLock
 from zhili.org.models import Department
 
 
@@ -133,7 +134,7 @@ def test_a_get_request_that_changes_data_is_refused(app, client, session) -> Non
 
 _TRY_LOCK = """
 import sys
-from zhili.core.db import WriterLock
+from zhili.core.writer_lock import WriterLock
 print(WriterLock(sys.argv[1]).acquire(timeout=float(sys.argv[2])))
 """
 

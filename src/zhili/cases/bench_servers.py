@@ -142,7 +142,9 @@ def _cpu_seconds(procs: list[psutil.Process]) -> dict[int, float]:
 
 
 def _database_processes() -> list[psutil.Process]:
-    """The local PostgreSQL server's processes (its backends run the statements), if any."""
+    """The local PostgreSQL server's processes (its backends run the statements), if any: all of
+    them, its background writers and other databases' backends too, so the figure is the bench's
+    only on a server that nothing else uses meanwhile."""
     found = []
     for p in psutil.process_iter(["name"]):
         if p.info["name"] in ("postgres", "postmaster"):

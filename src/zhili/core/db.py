@@ -4,11 +4,7 @@ the Database a process works with (a request's own unit of work is core.unit_of_
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
-import threading
 import time
-import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +33,7 @@ from sqlalchemy.orm import sessionmaker as SessionMaker
 from sqlalchemy.types import TypeDecorator
 
 from zhili.core.errors import Busy, Invalid
+from zhili.core.writer_lock import WriterLock
 
 # One naming convention so that Alembic (and SQLite batch mode) can name every constraint.
 NAMING_CONVENTION = {
@@ -84,8 +81,6 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 # processes on a file lock beside the database) instead of in SQLite's busy handler, which sleeps in
 # growing steps (up to 100 ms a step) and, with dozens of threads, gives up with "database is locked".
 WRITE_LOCK_SECONDS = 30.0
-# How often a process waiting for another process's writer looks again: the wait's longest step.
-WRITER_POLL_SECONDS = 0.002
 READ_ONLY = "zhili_read_only"  # execution option and session.info key of read-only units of work
 SAFE_METHODS = frozenset({"GET", "HEAD"})  # their requests read only
 # Requests using the database at once per process (ZHILI_REQUESTS_IN_FLIGHT sets it per app). Few:
@@ -142,56 +137,6 @@ def _ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECOND
             raise DisconnectionError(f"pooled connection is dead: {exc}") from exc
         if not alive:
             raise DisconnectionError("pooled connection did not answer the ping")
-
-
-class WriterLock:
-    """One writer at a time on one SQLite file, across the threads of a process and across processes
-    (several `zhili serve --workers`, a worker, a CLI import): threads queue on a thread lock, and
-    the one thread per process that holds it takes an advisory file lock (flock) beside the database.
-
-    The file lock is polled in short steps (at most WRITER_POLL_SECONDS) rather than waited on in
-    SQLite's busy handler, whose steps grow to 100 ms: a writer in another process is followed within
-    a few milliseconds of its commit. The kernel drops a dead process's file lock, so a crash never
-    leaves the database locked. `path` None (an in-memory database): one process, the thread lock only.
-    """
-
-    def __init__(self, path: str | None) -> None:
-        self._threads = threading.Lock()
-        self._path = path
-        self._fd: int | None = None
-        self._pid = 0  # the process that opened _fd: a forked child opens its own
-
-    def acquire(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        if not self._threads.acquire(timeout=timeout):
-            return False
-        if self._path is None:
-            return True
-        try:
-            if self._fd is None or self._pid != os.getpid():  # opened once, under the thread lock
-                self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
-                weakref.finalize(self, os.close, self._fd)
-            step = WRITER_POLL_SECONDS / 8
-            while True:
-                try:
-                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return True
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        self._threads.release()
-                        return False
-                    time.sleep(step)
-                    step = min(step * 2, WRITER_POLL_SECONDS)
-        except BaseException:
-            self._threads.release()
-            raise
-
-    def release(self) -> None:
-        try:
-            if self._fd is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._threads.release()
 
 
 def _tune_sqlite(engine: Engine, write_lock: WriterLock) -> None:
@@ -266,8 +211,8 @@ def _out_of_range_is_invalid(engine: Engine) -> None:
 
     Such a number only comes from a request: an id of 30 digits in a path, a version of 2**70.
     SQLite cannot bind one beyond 64 bits (the driver's OverflowError); PostgreSQL refuses one
-    beyond its column's type when it is written. The statement has not run, and the unit of work
-    rolls back as for any error, so nothing is written."""
+    beyond its column's type when the statement runs. Either way the statement has changed
+    nothing, and the unit of work rolls back as for any error, so nothing is written."""
 
     @event.listens_for(engine, "handle_error")
     def _translate(ctx: ExceptionContext) -> None:
