@@ -7,6 +7,10 @@
 (c) with 1,000,000 cases: the case list API and the queue pages at an offered load of half the floor;
 (d) evaluation of the year by street and by department.
 
+(b) and (c) also measure their ceilings (bench_ceiling): the statements the requests send, alone in a
+route as bare as the floor's. No implementation that sends them is faster; the gap between the
+ceiling and the floor is the statements', the gap between the application and the ceiling its own.
+
 Servers and the load generator run in separate processes on 127.0.0.1: both servers as `zhili serve
 --workers N` serves (`python -m zhili.serving`, N = ZHILI_BENCH_WORKERS, default one per core), the
 generator as `python -m zhili.cases.bench_load` (HTTP/1.1 on asyncio streams, lean enough to leave
@@ -214,6 +218,10 @@ def bench_cases(database_url: str | None) -> None:
             if wrk_rps:
                 print(f"    ratio to the floor as wrk drives it: {actions['rps'] / wrk_rps:.0%} (a check on"
                       " the load generator: the two floors should agree)")
+            ceiling = _accept_ceiling(url, data_dir, prep)
+            print(f"    the ceiling against the floor: {ceiling['rps'] / floor['rps']:.0%}; the actions "
+                  f"against the ceiling: {actions['rps'] / ceiling['rps']:.0%} (the cycle's other actions "
+                  "send more statements than accept: the cycle's own ceiling is lower)")
             each_cost = [_cpu_a_request(r) for r in (floor, actions)]
             print(f"    CPU a request, server and database together: {each_cost[1]:.2f} ms an action "
                   f"against {each_cost[0]:.2f} ms the floor ({each_cost[1] / each_cost[0]:.1f} x; where the "
@@ -261,6 +269,25 @@ def _with_million(url: str, data_dir: Path, prep: dict[str, Any], rate: float, p
         _evaluation(url)
 
 
+def _accept_ceiling(url: str, data_dir: Path, prep: dict[str, Any]) -> dict[str, Any]:
+    """(b)'s ceiling: the statements of accept alone in a bare route (bench_ceiling), on the cases the
+    cycle has just written, under the same load generator."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        numbers = list(conn.scalars(text("SELECT number FROM case_record ORDER BY id DESC LIMIT 1000")))
+    engine.dispose()
+    with serve("zhili.cases.bench_ceiling:ceiling_app", url, data_dir) as server:
+        cfg = {"scenario": "ceiling", "base": server.base, "connections": CONNECTIONS,
+               "token": prep["tokens"]["handler"], "numbers": numbers}
+        load({**cfg, "requests": 350, "seconds": 30})  # warm-up
+        ceiling = metered(server, lambda: load({**cfg, "requests": ACTION_REQUESTS,
+                                                "seconds": PHASE_SECONDS}))
+    _print_closed("(b) ceiling: accept's statements alone", ceiling)
+    return ceiling
+
+
 def _reads(url: str, data_dir: Path, prep: dict[str, Any], rate: float) -> None:
     paths = ["/api/v1/cases?queue=to_handle", "/api/v1/cases?queue=overdue", "/api/v1/cases",
              "/api/v1/cases?street_code=440111014&sort=-reported_at", "/cases?tab=to_dispatch",
@@ -275,6 +302,41 @@ def _reads(url: str, data_dir: Path, prep: dict[str, Any], rate: float) -> None:
           f"p99 {reads['p99']:.1f} ms (target p99 <= 150 ms)")
     print(f"    {cost_line(reads)}")
     for path, r in reads["per_path"].items():
+        print(f"      {path:<56} n={r['n']:>5}  p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms")
+    if reads["errors"]:
+        print(f"  errors: {reads['errors']}")
+    _read_ceiling(url, data_dir, prep, rate, paths)
+
+
+def _read_ceiling(url: str, data_dir: Path, prep: dict[str, Any], rate: float, paths: list[str]) -> None:
+    """(c)'s ceiling: the statements each read path sent, recorded in-process with their parameters
+    and replayed in a bare route (bench_ceiling) at the same offered rate."""
+    import pickle
+
+    from zhili.cases.bench_ceiling import READS_ENV, record_reads
+    from zhili.core.db import Database
+    from zhili.core.settings import Settings
+
+    db = Database.from_url(url)
+    settings = Settings(data_dir=data_dir, database_url=url, secret_key="b" * 48, demo=False)
+    recorded = record_reads(create_app_factory()(settings, db=db), db.engine, paths,
+                            {"Authorization": f"Bearer {prep['tokens']['shift_leader']}"})
+    db.engine.dispose()
+    reads_file = data_dir / "reads.pickle"
+    reads_file.write_bytes(pickle.dumps(recorded))
+    replayed = [f"/ceiling/read/{i}" for i in range(len(paths))]
+    replay_env = {READS_ENV: str(reads_file)}
+    with serve("zhili.cases.bench_ceiling:ceiling_app", url, data_dir, replay_env) as server:
+        cfg = {"scenario": "open", "base": server.base, "paths": replayed, "connections": CONNECTIONS,
+               "token": prep["tokens"]["shift_leader"]}
+        load({**cfg, "rate": min(rate, 20.0), "seconds": 5})  # warm-up
+        reads = metered(server, lambda: load({**cfg, "rate": rate, "seconds": READ_SECONDS}))
+    print(f"(c) ceiling: the same reads' statements replayed alone ({sum(map(len, recorded))} for the "
+          f"{len(paths)} paths): served {reads['rps']:.0f} req/s, p50 {reads['p50']:.1f} ms, p99 "
+          f"{reads['p99']:.1f} ms")
+    print(f"    {cost_line(reads)}")
+    for path, replay in zip(paths, replayed, strict=True):
+        r = reads["per_path"][replay]
         print(f"      {path:<56} n={r['n']:>5}  p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms")
     if reads["errors"]:
         print(f"  errors: {reads['errors']}")

@@ -1,7 +1,8 @@
 """The load generator of `zhili bench cases`, run in a process of its own (`python -m
 zhili.cases.bench_load`, a JSON config on stdin, one JSON line of results out): closed loop (N
-connections, each sending its next request when the last one answered) for the floor and the case
-actions, open loop (requests started at a fixed rate whatever the answers) for the reads.
+connections, each sending its next request when the last one answered) for the floor, the case
+actions and the ceiling's accept, open loop (requests started at a fixed rate whatever the
+answers) for the reads.
 
 It speaks HTTP/1.1 over keep-alive connections with asyncio streams, and nothing more: on a 2-core
 machine the generator shares the CPU with the server it measures, and the general-purpose client it
@@ -188,9 +189,23 @@ async def _closed_loop(cfg: dict[str, Any]) -> dict[str, Any]:
                 version = json.loads(content)["version"]
         conn.close()
 
+    async def ceiling_worker(w: int) -> None:
+        # Each connection accepts its own share of the cases, one after the other: no two requests
+        # in flight on one case, as in the cycle.
+        conn = Connection(host, port)
+        header = _auth(cfg["token"])
+        mine = cfg["numbers"][w :: cfg["connections"]]
+        i = 0
+        while take():
+            await call(conn, "accept", "POST", f"/ceiling/accept/{mine[i % len(mine)]}", header)
+            i += 1
+        conn.close()
+
     started, cpu_started = time.perf_counter(), time.process_time()
     if cfg["scenario"] == "floor":
         await asyncio.gather(*(floor_worker() for _ in range(cfg["connections"])))
+    elif cfg["scenario"] == "ceiling":
+        await asyncio.gather(*(ceiling_worker(w) for w in range(cfg["connections"])))
     else:
         await asyncio.gather(*(cycle_worker(w) for w in range(cfg["connections"])))
     return _summary(by_name, started, cpu_started, errors, "per_action")

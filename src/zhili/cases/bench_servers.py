@@ -91,14 +91,16 @@ class Server:
 
 
 @contextmanager
-def serve(factory: str, url: str, data_dir: Path) -> Iterator[Server]:
+def serve(factory: str, url: str, data_dir: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Serve an app factory of this module (or "module:factory") on a free port until the block ends."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     env = {**os.environ, "ZHILI_DATABASE_URL": url, "ZHILI_DATA_DIR": str(data_dir),
-           "ZHILI_SECRET_KEY": "b" * 48}
+           "ZHILI_SECRET_KEY": "b" * 48, **(env or {})}
+    spec = factory if ":" in factory else f"zhili.cases.bench_servers:{factory}"
     proc = subprocess.Popen(  # noqa: S603 - our own module, served as `zhili serve` serves
-        [sys.executable, "-m", "zhili.serving", f"zhili.cases.bench_servers:{factory}", "--host", "127.0.0.1",
+        [sys.executable, "-m", "zhili.serving", spec, "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}/"
