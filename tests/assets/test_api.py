@@ -168,6 +168,18 @@ def test_the_map_page_and_the_record_page_render(client, session, db) -> None:
     assert panel.status_code == 200 and "<html" not in panel.text
 
 
+def test_the_panels_status_form_refuses_what_the_model_refuses(client, session, db) -> None:
+    c = make_component(session, name="表单上的箱")
+    session.commit()
+    headers = {**bearer_for(db, "admin"), "Accept": "text/html"}
+    for form in ({"version": "-5", "status": "damaged"}, {"version": str(c.version), "status": "stolen"}):
+        r = client.post(f"/components/{c.code}/status", data=form, headers=headers)
+        assert r.status_code == 422, r.text
+        assert ("version" if form["status"] == "damaged" else "status") in r.text
+    session.expire_all()
+    assert (session.get(type(c), c.id).status, session.get(type(c), c.id).version) == (c.status, c.version)
+
+
 def test_two_concurrent_allocations_never_share_a_serial(seeded) -> None:
     """Each thread holds its own connection and transaction; the counter row serialises them."""
     from zhili.core.db import Database

@@ -212,7 +212,8 @@ def test_batch_dispatch_sends_each_ticked_case_and_redraws_the_queue(as_user, se
     c = as_user("dispatcher")
     page = c.get("/cases?tab=to_dispatch", headers=HTML).text
     assert 'data-batch-action="dispatch"' in page
-    items = [f"{x.number}:{x.version}" for x in cases] + ["20260302999999:1"]
+    # An unknown case, and a version typed as "²" (a digit to str.isdigit, not to int(): it was a 500)
+    items = [f"{x.number}:{x.version}" for x in cases] + ["20260302999999:1", f"{cases[0].number}:²"]
     resp = c.post("/cases/batch/dispatch?tab=to_dispatch", data={"items": items, "department_id": ""},
                   headers={**HTML, "HX-Request": "true", "X-CSRF-Token": csrf(page)})
     assert resp.status_code == 200 and 'id="batch-result"' in resp.text

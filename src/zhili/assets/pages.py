@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
 
 from zhili.assets import service
 from zhili.assets.api import parse_at
 from zhili.assets.schemas import ComponentChange, ComponentRead
 from zhili.assets.states import STATUS_LABELS, STATUSES
+from zhili.core.errors import invalid_from
 from zhili.core.web import client_ip, render
 from zhili.identity.deps import DbSession, require
 from zhili.identity.models import User
@@ -186,7 +188,10 @@ def change_status(
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:
     """Set a component's status from its panel (htmx); answers with the refreshed panel."""
-    change = ComponentChange.model_validate({"version": version, "status": status, "note": note or None})
+    try:
+        change = ComponentChange.model_validate({"version": version, "status": status, "note": note or None})
+    except ValidationError as exc:
+        raise invalid_from(exc) from None
     service.change_component(session, user, code, change, client_ip=client_ip(request))
     session.flush()
     return render(request, "assets/_panel.html", _detail_context(request, session, user, code, None))

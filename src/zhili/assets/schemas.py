@@ -157,7 +157,7 @@ class ComponentFilters(BaseModel):
     @field_validator("class_codes")
     @classmethod
     def _classes(cls, v: list[str]) -> list[str]:
-        bad = [c for c in v if not (len(c) == 5 and c.isdigit())]
+        bad = [c for c in v if not (len(c) == 5 and c.isascii() and c.isdigit())]
         if bad:
             raise ValueError(f"class codes have 5 digits: {bad[:5]}")
         return v
@@ -165,7 +165,7 @@ class ComponentFilters(BaseModel):
     @field_validator("major_codes")
     @classmethod
     def _majors(cls, v: list[str]) -> list[str]:
-        bad = [c for c in v if not (len(c) == 2 and c.isdigit())]
+        bad = [c for c in v if not (len(c) == 2 and c.isascii() and c.isdigit())]
         if bad:
             raise ValueError(f"major class codes have 2 digits: {bad[:5]}")
         return v

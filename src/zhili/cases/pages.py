@@ -173,13 +173,14 @@ def batch_action(
         raise Invalid(t(request, "Tick at least one case first."))
     results: list[dict[str, Any]] = []
     for item in items[:100]:
-        number, _, version = item.partition(":")
+        number, _, typed = item.partition(":")
+        version = int(typed) if typed.isascii() and typed.isdigit() else 0
         try:
             with session.begin_nested():
                 case = visible_case(session, user, number)
                 fields = _batch_fields(session, case, action, department_id, condition_no)
                 workflow.perform_action(session, user, number, action, fields, cfg,
-                                        version=int(version) if version.isdigit() else 0,
+                                        version=version,
                                         client_ip=client_ip(request))
             results.append({"number": number, "ok": True})
         except DomainError as exc:
@@ -197,7 +198,7 @@ def _batch_fields(
     session: Any, case: Any, action: str, department_id: str, condition_no: str
 ) -> ActionFields:
     if action == "register":
-        no = int(condition_no) if condition_no.isdigit() else 1
+        no = int(condition_no) if condition_no.isascii() and condition_no.isdigit() else 1
         row = repository.standard_by_key(session, case.class_kind, case.class_code, no)
         if row is None or not row.active:
             raise Invalid(
@@ -205,7 +206,7 @@ def _batch_fields(
             )
         return ActionFields(standard_id=row.id)
     if action == "dispatch" and department_id:
-        if not department_id.isdigit():
+        if not (department_id.isascii() and department_id.isdigit()):
             raise Invalid("Choose a department from the list.")
         return ActionFields(department_id=int(department_id))
     return ActionFields()
@@ -268,7 +269,7 @@ def new_case_page(request: Request, session: DbSession, user: Reporter) -> HTMLR
     crs = request.app.state.settings.tile_crs or "wgs84"
     values["crs"] = crs
     comp = values["component_id"]
-    if comp.isdigit() and len(comp) == 17:
+    if comp.isascii() and comp.isdigit() and len(comp) == 17:
         values["class"] = f"component:{comp[6:11]}"
     try:
         lon, lat = float(q.get("lon", "")), float(q.get("lat", ""))

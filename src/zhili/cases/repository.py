@@ -94,7 +94,7 @@ def apply_filters(stmt: Select[Any], f: CaseFilters, *, now: datetime, staff_id:
         )
         stmt = stmt.where(CaseRecord.id.in_(mine) if staff_id is not None else false())
     if f.q:
-        if f.q.isdigit() and len(f.q) == 14:
+        if f.q.isascii() and f.q.isdigit() and len(f.q) == 14:
             stmt = stmt.where(CaseRecord.number == f.q)
         else:
             like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -64,7 +64,7 @@ class UploadLimitRoute(APIRoute):
         async def limited(request: Request) -> Response:
             limit = request.app.state.settings.max_upload_bytes
             declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD_BYTES:
+            if declared.isascii() and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD_BYTES:
                 raise TooLarge(
                     f"The upload ({int(declared) / 1048576:.3g} MB) is larger than the upload limit of "
                     f"{limit / 1048576:.3g} MB ({limit} bytes).",

@@ -154,6 +154,14 @@ def test_the_console_form_makes_a_plan_or_says_what_is_wrong(client, db, session
     }
     bad = client.post("/workorders/plans/new", data={**form, "windows": "早上"}, headers=headers)
     assert bad.status_code == 422 and "06:00-08:00" in bad.text and "机场路绿化带修剪" in bad.text
+    # Typed text where numbers belong (found by fuzzing the form: the sample rate was a 500); "²" is a
+    # digit to str.isdigit and not to int().
+    bad = client.post("/workorders/plans/new", data={**form, "sample_rate": "十"}, headers=headers)
+    assert bad.status_code == 422 and "sample rate" in bad.text
+    for field in ("team_id", "month_day", "min_photos"):
+        bad = client.post("/workorders/plans/new", data={**form, field: "²"}, headers=headers)
+        assert bad.status_code == 422, (field, bad.status_code)
+    assert session.scalars(select(WorkPlan).where(WorkPlan.name == "机场路绿化带修剪")).first() is None
     ok = client.post("/workorders/plans/new", data=form, headers=headers, follow_redirects=False)
     assert ok.status_code == 303, ok.text
     plan = session.scalars(select(WorkPlan).where(WorkPlan.name == "机场路绿化带修剪")).one()

@@ -70,7 +70,7 @@ def _filtered(
     stmt = scoped(stmt, streets)
     if f.q:
         q = f.q.strip()
-        if q.isdigit():
+        if q.isascii() and q.isdigit():
             stmt = stmt.where(Component.code >= q, Component.code < q + ":")  # prefix, by the index
         else:
             like = f"%{q.replace('%', '').replace('_', '')}%"

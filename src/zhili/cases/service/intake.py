@@ -37,7 +37,7 @@ def check_component(session: Session, class_kind: str, class_code: str, componen
         return
     if class_kind != "component":
         raise Invalid("Only a component case can link a component (component_id).")
-    if len(component_id) != 17 or not component_id.isdigit():
+    if len(component_id) != 17 or not (component_id.isascii() and component_id.isdigit()):
         raise Invalid(f"Component ID {component_id!r} must have 17 digits (area 6 + class 5 + serial 6).")
     if component_id[6:11] != class_code:
         raise Invalid(f"Component {component_id} is of class {component_id[6:11]}, not {class_code}.")

@@ -55,7 +55,17 @@ def _labels(request: Request) -> dict[str, Any]:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.strip().isdigit() else None
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+
+def _share(percent: str) -> float:
+    """A percentage as typed ("10" is 0.1); a 422 on the form when it is not a number."""
+    try:
+        return float(percent or 0) / 100
+    except ValueError:
+        raise Invalid(f"The sample rate {percent!r} is not a number of percent (e.g. 10).") from None
 
 
 def _date(value: str | None) -> date | None:
@@ -151,7 +161,7 @@ def _recurrence(freq: str, windows: str, weekdays: list[str], month_day: str | N
         parsed.append({"start": m.group(1).zfill(5), "end": m.group(2).zfill(5)})
     rec: dict[str, Any] = {"freq": freq, "windows": parsed}
     if freq == "weekly":
-        rec["weekdays"] = [int(d) for d in weekdays if d.isdigit()]
+        rec["weekdays"] = [int(d) for d in weekdays if d.isascii() and d.isdigit()]
     if freq == "monthly":
         rec["month_day"] = _int(month_day)
     return rec
@@ -197,7 +207,7 @@ class PlanForm:
             "grace_minutes": r["grace_minutes"] or 0,
             "min_photos": r["min_photos"] or 0,
             "tolerance_m": r["tolerance_m"] or 0,
-            "sample_rate": float(r["sample_rate"] or 0) / 100,
+            "sample_rate": _share(r["sample_rate"]),
             "active": r["active"] == "on",
             "name": r["name"],
         }

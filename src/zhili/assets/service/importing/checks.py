@@ -56,7 +56,7 @@ class Lookups:
 
     def _class_code(self, value: Any) -> str | None:
         text = text_of(value)
-        if text is not None and len(text) == 4 and text.isdigit():
+        if text is not None and len(text) == 4 and text.isascii() and text.isdigit():
             text = text.zfill(5)  # a spreadsheet dropped the leading zero
         return None if text is None else self.ref.klass(text).code
 
