@@ -261,7 +261,8 @@ def _with_million(url: str, data_dir: Path, prep: dict[str, Any], rate: float, p
         with db.session_scope() as s:
             s.execute(text("ANALYZE"))
     took = time.perf_counter() - t0
-    print(f"(c) {total:,} cases in the database ({took:.0f} s to insert the synthetic ones)")
+    print(f"(c) {total:,} cases in the database ({took:.0f} s to insert {total - have:,} synthetic ones and "
+          "bring the table's statistics up to date)")
     db.engine.dispose()
     if "c" in phases:
         _reads(url, data_dir, prep, rate)
