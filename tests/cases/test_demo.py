@@ -109,6 +109,13 @@ def _open_tasks_match(session: Session, demo: list[CaseRecord]) -> None:
             assert open_tasks[(case_id, kind)] == (1 if kind == want else 0), (case_id, s, kind)
 
 
+def _the_demo_inspector_has_work_on_the_phone(session: Session) -> None:
+    """A share of the last days' reports lie in the demo inspector's grids: their field page lists
+    reports to verify (and cases to check, when the last days made some)."""
+    tasks = repository.open_tasks_for(session, user(session, "inspector").staff_id)
+    assert len(tasks) >= 3 and "verify" in {task.kind for task, _number in tasks}
+
+
 def _cases_lie_in_their_grids(session: Session, demo: list[CaseRecord]) -> None:
     index = org_service.area_index(session)
     found = index.locate_many(np.array([c.lon for c in demo]), np.array([c.lat for c in demo]))
@@ -155,6 +162,7 @@ def test_a_small_demo_history_is_what_the_engine_would_have_written(
     _timelines_follow_the_table(session, demo)
     _deadlines_match_the_status(demo, cfg)
     _open_tasks_match(session, demo)
+    _the_demo_inspector_has_work_on_the_phone(session)
     _cases_lie_in_their_grids(session, demo)
     _the_engine_shows_and_continues_them(session, demo, cfg)
     assert seed_demo_year(session, n=100, days=40, seed=7, now=NOW) == 0  # loaded once

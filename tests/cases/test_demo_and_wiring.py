@@ -8,9 +8,11 @@ from sqlalchemy import func, select
 
 from tests.cases.conftest import T0
 from zhili import wiring
+from zhili.cases import repository
 from zhili.cases.demo import seed_demo_cases
 from zhili.cases.models import CaseActivity, CaseRecord
 from zhili.cases.service.jobs import purge_idempotency_keys, resume_due_suspensions
+from zhili.identity.models import User
 
 
 def test_demo_cases_are_made_through_the_services_once(session, at) -> None:
@@ -25,6 +27,10 @@ def test_demo_cases_are_made_through_the_services_once(session, at) -> None:
             select(CaseActivity).where(CaseActivity.case_id == case_id).order_by(CaseActivity.id)
         ).all()
         assert rows[-1].to_status == status
+    # The demo inspector finds reports to verify on the phone: 12 cases, every fifth in their grids.
+    inspector = session.scalars(select(User).where(User.username == "inspector")).one()
+    tasks = repository.open_tasks_for(session, inspector.staff_id)
+    assert len(tasks) >= 3 and {task.kind for task, _number in tasks} == {"verify"}
     assert seed_demo_cases(session, count=12) == 0
     assert session.scalar(select(func.count()).select_from(CaseRecord)) == 12
 

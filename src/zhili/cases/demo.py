@@ -72,17 +72,21 @@ def seed_demo_cases(session: Session, *, count: int = 60, seed: int = 2026) -> i
     ]
     index = org_service.area_index(session)
     street_grids = [g for g in index.grids if g.inspector_staff_id is not None]
+    # One case in five is a citizen's or the hotline's report in a grid the demo inspector patrols,
+    # waiting for them to verify it on site: whoever logs in as the inspector has work on the phone.
+    own_grids = [g for g in street_grids if g.inspector_staff_id == users["inspector"].staff_id]
     rng = random.Random(seed)
     cfg = config_for()
     now = clock.now()
     made = 0
-    for _ in range(count):
+    for i in range(count):
+        own = bool(own_grids) and i % 5 == 0
         standard = rng.choice(standards)
-        grid = rng.choice(street_grids)
+        grid = rng.choice(own_grids if own else street_grids)
         point = shape(grid.geometry).representative_point()
         lon, lat = shapely.get_x(point), shapely.get_y(point)
         at = now - timedelta(minutes=rng.randint(60, 14 * 24 * 60))
-        source = rng.choice(("inspector", "inspector", "public", "hotline"))
+        source = rng.choice(("public", "hotline") if own else ("inspector", "inspector", "public", "hotline"))
         data = CaseCreate(
             source=CaseSource(source),
             class_kind="matter",
@@ -96,11 +100,13 @@ def seed_demo_cases(session: Session, *, count: int = 60, seed: int = 2026) -> i
             with session.begin_nested():
                 reporter = users["inspector"] if source == "inspector" else users["operator"]
                 case = report_case(session, reporter, data, cfg, now=at)
-                if case.status == "to_verify" and rng.random() < 0.6:
+                if case.status == "to_verify" and not own and rng.random() < 0.6:
+                    # Confirmed by the command centre (a call back, a camera): the task is another
+                    # inspector's, and the demo inspector may verify only in their own grids.
                     at += timedelta(minutes=rng.randint(10, 90))
                     apply_action(
                         session,
-                        Actor(users["inspector"]),
+                        Actor(users["operator"]),
                         case,
                         CaseAction.verify,
                         ActionFields(confirmed=True),

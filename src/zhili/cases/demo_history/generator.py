@@ -19,6 +19,7 @@ from zhili.cases.demo_history.plan import (
     ROADS,
     SOURCES,
     places,
+    points_in,
     report_times,
 )
 from zhili.cases.demo_history.side_flows import SideFlows
@@ -28,6 +29,7 @@ from zhili.core.workcalendar import HolidayDataMissing
 from zhili.org import service as org_service
 
 log = logging.getLogger(__name__)
+RECENT = timedelta(days=2)  # the reports that are still work in hand when the demo starts
 
 
 class Generator(SideFlows):
@@ -37,6 +39,14 @@ class Generator(SideFlows):
         lons, lats, pos = places(self.session, self.nprng, n)
         times = report_times(self.rng, self.cfg.calendar.tz, self.now, self.days, n)
         index = org_service.area_index(self.session)
+        # One report in three of the last two days falls in a grid the demo inspector patrols:
+        # whoever logs in as the inspector finds reports to verify and cases to check on the phone.
+        staff = self.cast.users["inspector"].staff_id
+        own = [i for i, g in enumerate(index.grids) if staff is not None and g.inspector_staff_id == staff]
+        recent = [i for i, at in enumerate(times) if self.now - at < RECENT and self.rng.random() < 1 / 3]
+        if own and recent:
+            moved = points_in(index, self.nprng, self.nprng.choice(own, size=len(recent)))
+            lons[recent], lats[recent], pos[recent] = moved
         classes = list(CLASSES)
         class_choice = self.rng.choices(classes, weights=[c[2] for c in classes], k=n)
         sources = self.rng.choices([s for s, _ in SOURCES], weights=[w for _, w in SOURCES], k=n)

@@ -93,6 +93,14 @@ def places(
     weights = np.array([STREET_DENSITY.get(loc.street_code[-3:], 0.6)
                         for loc in (index.location_at(i) for i in range(len(index.grids)))])
     chosen = nprng.choice(len(index.grids), size=n, p=weights / weights.sum())
+    return points_in(index, nprng, chosen)
+
+
+def points_in(
+    index: org_service.AreaIndex, nprng: np.random.Generator, chosen: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A point inside each of the chosen unit grids (positions in the area index)."""
+    n = len(chosen)
     bounds = np.array([shape(g.geometry).bounds for g in index.grids])
     lons, lats, pos = np.zeros(n), np.zeros(n), np.full(n, -1, dtype=np.int64)
     todo = np.arange(n)
