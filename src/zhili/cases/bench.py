@@ -293,19 +293,11 @@ def _reads(url: str, data_dir: Path, prep: dict[str, Any], rate: float) -> None:
     paths = ["/api/v1/cases?queue=to_handle", "/api/v1/cases?queue=overdue", "/api/v1/cases",
              "/api/v1/cases?street_code=440111014&sort=-reported_at", "/cases?tab=to_dispatch",
              "/cases?tab=to_check", "/cases?tab=all"]
-    with serve("zhili_app", url, data_dir) as server:
-        cfg = {"scenario": "open", "base": server.base, "paths": paths, "connections": CONNECTIONS,
-               "token": prep["tokens"]["shift_leader"]}
-        load({**cfg, "rate": min(rate, 20.0), "seconds": 5})  # warm-up
-        reads = metered(server, lambda: load({**cfg, "rate": rate, "seconds": READ_SECONDS}))
+    reads = _open_loop("zhili_app", url, data_dir, prep, rate, paths)
     print(f"    offered {rate:.0f} req/s (half the floor) for {READ_SECONDS:.0f} s as the shift leader "
           f"(whole district): served {reads['rps']:.0f} req/s, p50 {reads['p50']:.1f} ms, "
           f"p99 {reads['p99']:.1f} ms (target p99 <= 150 ms)")
-    print(f"    {cost_line(reads)}")
-    for path, r in reads["per_path"].items():
-        print(f"      {path:<56} n={r['n']:>5}  p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms")
-    if reads["errors"]:
-        print(f"  errors: {reads['errors']}")
+    _print_paths(reads, paths, paths)
     _read_ceiling(url, data_dir, prep, rate, paths)
 
 
@@ -326,19 +318,29 @@ def _read_ceiling(url: str, data_dir: Path, prep: dict[str, Any], rate: float, p
     reads_file = data_dir / "reads.pickle"
     reads_file.write_bytes(pickle.dumps(recorded))
     replayed = [f"/ceiling/read/{i}" for i in range(len(paths))]
-    replay_env = {READS_ENV: str(reads_file)}
-    with serve("zhili.cases.bench_ceiling:ceiling_app", url, data_dir, replay_env) as server:
-        cfg = {"scenario": "open", "base": server.base, "paths": replayed, "connections": CONNECTIONS,
-               "token": prep["tokens"]["shift_leader"]}
-        load({**cfg, "rate": min(rate, 20.0), "seconds": 5})  # warm-up
-        reads = metered(server, lambda: load({**cfg, "rate": rate, "seconds": READ_SECONDS}))
+    reads = _open_loop("zhili.cases.bench_ceiling:ceiling_app", url, data_dir, prep, rate, replayed,
+                       {READS_ENV: str(reads_file)})
     print(f"(c) ceiling: the same reads' statements replayed alone ({sum(map(len, recorded))} for the "
           f"{len(paths)} paths): served {reads['rps']:.0f} req/s, p50 {reads['p50']:.1f} ms, p99 "
           f"{reads['p99']:.1f} ms")
+    _print_paths(reads, replayed, paths)
+
+
+def _open_loop(factory: str, url: str, data_dir: Path, prep: dict[str, Any], rate: float, paths: list[str],
+               env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The paths read in turn at `rate` for READ_SECONDS, as the shift leader, after a warm-up."""
+    with serve(factory, url, data_dir, env) as server:
+        cfg = {"scenario": "open", "base": server.base, "paths": paths, "connections": CONNECTIONS,
+               "token": prep["tokens"]["shift_leader"]}
+        load({**cfg, "rate": min(rate, 20.0), "seconds": 5})  # warm-up
+        return metered(server, lambda: load({**cfg, "rate": rate, "seconds": READ_SECONDS}))
+
+
+def _print_paths(reads: dict[str, Any], requested: list[str], shown: list[str]) -> None:
     print(f"    {cost_line(reads)}")
-    for path, replay in zip(paths, replayed, strict=True):
-        r = reads["per_path"][replay]
-        print(f"      {path:<56} n={r['n']:>5}  p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms")
+    for path, label in zip(requested, shown, strict=True):
+        r = reads["per_path"][path]
+        print(f"      {label:<56} n={r['n']:>5}  p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms")
     if reads["errors"]:
         print(f"  errors: {reads['errors']}")
 
