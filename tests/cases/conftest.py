@@ -27,6 +27,7 @@ from zhili.evidence.models import EvidenceFile
 from zhili.identity.models import User
 from zhili.org import service as org_service
 
+API = "/api/v1"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Monday 2 March 2026, 09:00 in Guangzhou: a working day, inside office hours, inside the holiday data.
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
@@ -164,3 +165,31 @@ def drive(session: Session, cfg: CaseConfig, case: CaseRecord, until: CaseStatus
         case = act(session, cfg, username, case, action, **fields)
     assert case.status == until
     return case
+
+
+# Over HTTP, as a client would: a report by an inspector, an action with the version read.
+def report(client: Any, h: Any, session: Session, username: str = "inspector", key: str | None = None,
+           **kw: Any) -> Any:
+    lon, lat = inspector_spot(session)
+    body = {
+        "source": "inspector",
+        "class_kind": "matter",
+        "class_code": "06010",
+        "lon": lon,
+        "lat": lat,
+        "address": "白云区某路 1 号",
+        "description": "路边有暴露垃圾",
+        **kw,
+    }
+    headers = {**h(username), **({"Idempotency-Key": key} if key else {})}
+    return client.post(f"{API}/cases", json=body, headers=headers)
+
+
+def action(client: Any, h: Any, username: str, case: dict[str, Any], name: str, key: str | None = None,
+           **fields: Any) -> Any:
+    headers = {**h(username), **({"Idempotency-Key": key} if key else {})}
+    return client.post(
+        f"{API}/cases/{case['number']}/actions/{name}",
+        json={"version": case["version"], **fields},
+        headers=headers,
+    )

@@ -6,11 +6,9 @@ import pytest
 from sqlalchemy import func, select
 from starlette.responses import JSONResponse
 
-from tests.cases.conftest import evidence, inspector_spot
-from zhili.cases.models import CaseActivity, CaseRecord, CaseStandard
+from tests.cases.conftest import API, action, evidence, inspector_spot, report, standard_id
+from zhili.cases.models import CaseActivity, CaseRecord
 from zhili.core.audit import AuditEntry
-
-API = "/api/v1"
 
 
 @pytest.fixture
@@ -23,37 +21,6 @@ def photos(session):
     return make
 
 
-def report(client, h, session, username="inspector", key=None, **kw):
-    lon, lat = inspector_spot(session)
-    body = {
-        "source": "inspector",
-        "class_kind": "matter",
-        "class_code": "06010",
-        "lon": lon,
-        "lat": lat,
-        "address": "白云区某路 1 号",
-        "description": "路边有暴露垃圾",
-        **kw,
-    }
-    headers = {**h(username), **({"Idempotency-Key": key} if key else {})}
-    return client.post(f"{API}/cases", json=body, headers=headers)
-
-
-def action(client, h, username, case, name, key=None, **fields):
-    headers = {**h(username), **({"Idempotency-Key": key} if key else {})}
-    return client.post(
-        f"{API}/cases/{case['number']}/actions/{name}",
-        json={"version": case["version"], **fields},
-        headers=headers,
-    )
-
-
-def standard(session, code="06010") -> int:
-    return session.scalars(
-        select(CaseStandard.id).where(CaseStandard.class_code == code, CaseStandard.condition_no == 1)
-    ).one()
-
-
 def test_inspector_reports_and_the_case_walks_the_main_line_over_http(client, h, session, at, photos) -> None:
     resp = report(client, h, session)
     assert resp.status_code == 201, resp.text
@@ -62,7 +29,7 @@ def test_inspector_reports_and_the_case_walks_the_main_line_over_http(client, h,
     assert case["clock"]["colour"] == "green" and case["clock"]["remaining_seconds"] == 1800
     assert case["timeline"][0]["action"] == "report"
     steps = [
-        ("shift_leader", "register", {"standard_id": standard(session)}),
+        ("shift_leader", "register", {"standard_id": standard_id(session)}),
         ("dispatcher", "dispatch", {}),
         ("handler", "accept", {}),
         ("handler", "handle", {"result": "已清理", "evidence": photos()}),
@@ -91,7 +58,7 @@ def test_action_errors_are_problem_details_with_allowed_actions(client, h, sessi
         "merge",
     }
     assert body["case_status"] == "to_register"
-    resp = action(client, h, "dispatcher", case, "register", standard_id=standard(session))
+    resp = action(client, h, "dispatcher", case, "register", standard_id=standard_id(session))
     assert resp.status_code == 403 and "cases:register" in resp.json()["detail"]
     resp = action(
         client,
@@ -99,7 +66,7 @@ def test_action_errors_are_problem_details_with_allowed_actions(client, h, sessi
         "shift_leader",
         {**case, "version": case["version"] + 5},
         "register",
-        standard_id=standard(session),
+        standard_id=standard_id(session),
     )
     assert resp.status_code == 409 and "changed since you read it" in resp.json()["detail"]
     resp = client.post(
@@ -140,8 +107,8 @@ def test_idempotency_key_replays_the_first_answer_and_refuses_another_body(clien
     assert other.status_code == 422 and "different request" in other.json()["detail"]
     # Actions too: a retried register does not fail as a stale version, it replays.
     case = first.json()
-    one = action(client, h, "shift_leader", case, "register", key="reg-1", standard_id=standard(session))
-    two = action(client, h, "shift_leader", case, "register", key="reg-1", standard_id=standard(session))
+    one = action(client, h, "shift_leader", case, "register", key="reg-1", standard_id=standard_id(session))
+    two = action(client, h, "shift_leader", case, "register", key="reg-1", standard_id=standard_id(session))
     assert one.status_code == two.status_code == 200 and one.json()["version"] == two.json()["version"]
     registers = session.scalar(
         select(func.count()).select_from(CaseActivity).where(CaseActivity.action == "register")
@@ -217,7 +184,7 @@ def test_scope_a_handler_sees_only_its_department_and_a_citizen_only_its_own(cli
     case = report(client, h, session).json()
     assert client.get(f"{API}/cases/{case['number']}", headers=h("handler")).status_code == 404
     assert client.get(f"{API}/cases", headers=h("handler")).json()["items"] == []
-    case = action(client, h, "shift_leader", case, "register", standard_id=standard(session)).json()
+    case = action(client, h, "shift_leader", case, "register", standard_id=standard_id(session)).json()
     case = action(client, h, "dispatcher", case, "dispatch").json()
     assert client.get(f"{API}/cases/{case['number']}", headers=h("handler")).status_code == 200
     assert client.get(f"{API}/cases/{case['number']}", headers=h("gas_officer")).status_code == 200
@@ -245,7 +212,8 @@ def test_batch_dispatch_reports_each_case_alone(client, h, session, at) -> None:
     cases = []
     for _ in range(3):
         c = report(client, h, session).json()
-        cases.append(action(client, h, "shift_leader", c, "register", standard_id=standard(session)).json())
+        registered = action(client, h, "shift_leader", c, "register", standard_id=standard_id(session))
+        cases.append(registered.json())
     items = [{"number": c["number"], "version": c["version"]} for c in cases]
     items[1]["version"] = 99
     resp = client.post(
@@ -275,7 +243,7 @@ def test_prefer_return_minimal_answers_with_the_list_item(client, h, session, at
     case = report(client, h, session).json()
     resp = client.post(
         f"{API}/cases/{case['number']}/actions/register",
-        json={"version": case["version"], "standard_id": standard(session)},
+        json={"version": case["version"], "standard_id": standard_id(session)},
         headers={**h("shift_leader"), "Prefer": "return=minimal"},
     )
     assert (
@@ -297,7 +265,7 @@ def test_a_minimal_report_answers_with_the_list_item_and_opens_the_same_case(cli
 
 def test_every_action_is_audited_with_the_caller(client, h, session, at) -> None:
     case = report(client, h, session).json()
-    action(client, h, "shift_leader", case, "register", standard_id=standard(session))
+    action(client, h, "shift_leader", case, "register", standard_id=standard_id(session))
     actors = session.execute(
         select(AuditEntry.actor, AuditEntry.action)
         .where(AuditEntry.entity_id == case["number"])
@@ -332,7 +300,7 @@ def test_area_dispatch_rule_overrides_the_standard_department(client, h, session
     resp = client.post(f"{API}/case-dispatch-rules", json=rule, headers=h("admin"))
     assert resp.status_code == 201, resp.text
     case = report(client, h, session).json()
-    case = action(client, h, "shift_leader", case, "register", standard_id=standard(session)).json()
+    case = action(client, h, "shift_leader", case, "register", standard_id=standard_id(session)).json()
     assert case["suggested_department_id"] == street_office.id
     case = action(client, h, "dispatcher", case, "dispatch").json()
     assert case["department_id"] == street_office.id
@@ -387,9 +355,9 @@ def test_list_items_are_what_the_model_makes_of_each_case(client, h, session, at
 
     plain = report(client, h, session).json()
     registered = report(client, h, session, class_code="06012").json()
-    action(client, h, "shift_leader", registered, "register", standard_id=standard(session, "06012"))
+    action(client, h, "shift_leader", registered, "register", standard_id=standard_id(session, code="06012"))
     urged = report(client, h, session).json()
-    urged = action(client, h, "shift_leader", urged, "register", standard_id=standard(session)).json()
+    urged = action(client, h, "shift_leader", urged, "register", standard_id=standard_id(session)).json()
     urged = action(client, h, "dispatcher", urged, "dispatch").json()
     assert action(client, h, "shift_leader", urged, "urge", note="快").status_code == 200
     at.advance(hours=20)  # past some deadlines (the tokens last a day): other colours beside green

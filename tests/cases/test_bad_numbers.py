@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from tests.cases.test_api import API, action, report, standard
+from tests.cases.conftest import API, action, report, standard_id
 from zhili.cases.models import CaseActivity, CaseRecord
 
 HUGE = 10317402329665090093056  # 74 bits: beyond SQLite's integers and PostgreSQL's bigint
@@ -35,7 +35,7 @@ def test_an_id_beyond_64_bits_is_refused_or_not_found_never_a_500(client, h, db)
 
 def test_a_department_beyond_64_bits_dispatches_nothing(client, h, session, db, at) -> None:
     case = report(client, h, session).json()
-    case = action(client, h, "shift_leader", case, "register", standard_id=standard(session)).json()
+    case = action(client, h, "shift_leader", case, "register", standard_id=standard_id(session)).json()
     activities = session.scalar(select(func.count()).select_from(CaseActivity))
     resp = action(client, h, "dispatcher", case, "dispatch", department_id=HUGE)
     if db.engine.dialect.name == "sqlite":

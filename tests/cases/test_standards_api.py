@@ -7,10 +7,9 @@ import io
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from tests.cases.conftest import API
 from zhili.cases.models import CaseStandard
 from zhili.cases.service.standards_excel import COLUMNS
-
-API = "/api/v1"
 
 
 def _row(**over):

@@ -191,7 +191,7 @@ def change_status(
     try:
         change = ComponentChange.model_validate({"version": version, "status": status, "note": note or None})
     except ValidationError as exc:
-        raise invalid_from(exc) from None
+        raise invalid_from(exc) from exc
     service.change_component(session, user, code, change, client_ip=client_ip(request))
     session.flush()
     return render(request, "assets/_panel.html", _detail_context(request, session, user, code, None))

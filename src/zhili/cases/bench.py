@@ -273,9 +273,11 @@ def _with_million(url: str, data_dir: Path, prep: dict[str, Any], rate: float, p
 def _accept_ceiling(url: str, data_dir: Path, prep: dict[str, Any]) -> dict[str, Any]:
     """(b)'s ceiling: the statements of accept alone in a bare route (bench_ceiling), on the cases the
     cycle has just written, under the same load generator."""
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    engine = create_engine(url)
+    from zhili.core.db import make_engine
+
+    engine = make_engine(url)
     with engine.connect() as conn:
         numbers = list(conn.scalars(text("SELECT number FROM case_record ORDER BY id DESC LIMIT 1000")))
     engine.dispose()

@@ -78,29 +78,20 @@ _AUDIT = text(
 
 def ceiling_app(sessions: Callable[[], Session] | None = None,
                 reads: list[list[tuple[str, Any]]] | None = None) -> FastAPI:
-    """The ceiling's app; served as the floor is, from the environment (tests pass their sessions)."""
-    if sessions is None:
-        from zhili.cases.bench_servers import FLOOR_THREADS
-        from zhili.core.db import make_engine
+    """The ceiling's app, served as the floor is (bench_servers.bare_app), on the environment's
+    database and recorded reads; tests pass their own sessions and reads."""
+    from zhili.cases.bench_servers import bare_app
 
-        engine = make_engine(os.environ["ZHILI_DATABASE_URL"], pool_size=FLOOR_THREADS, max_overflow=0)
-        sessions = sessionmaker(engine)
-    if reads is None:
-        reads_file = os.environ.get(READS_ENV)
-        reads = pickle.loads(Path(reads_file).read_bytes()) if reads_file else []  # noqa: S301 - the bench's own
-    recorded: list[list[tuple[str, Any]]] = reads
-    app = FastAPI()
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, bool]:
-        return {"ok": True}
+    app = bare_app() if sessions is None else FastAPI()
+    open_session = sessions or sessionmaker(app.state.engine)
+    recorded = reads if reads is not None else _recorded_reads()
 
     @app.post("/ceiling/accept/{number}")
     def accept(number: str, authorization: str = Header()) -> dict[str, Any]:
         digest = hashlib.sha256(authorization.removeprefix("Bearer ").encode()).hexdigest()
         now = datetime.now(UTC).replace(tzinfo=None)
         at, now_us = now.isoformat(" "), int(time.time() * 1_000_000)
-        with sessions() as s, s.begin():
+        with open_session() as s, s.begin():
             token = s.execute(_TOKEN, {"digest": digest}).first()
             case = s.execute(_CASE, {"number": number}).mappings().first()
             if token is None or case is None:
@@ -128,7 +119,7 @@ def ceiling_app(sessions: Callable[[], Session] | None = None,
         if not 0 <= i < len(recorded):
             raise HTTPException(404, "no such recorded read")
         out = []
-        with sessions() as s, s.begin():
+        with open_session() as s, s.begin():
             connection = s.connection()
             for statement, parameters in recorded[i]:
                 result = connection.exec_driver_sql(statement, parameters)
@@ -137,6 +128,12 @@ def ceiling_app(sessions: Callable[[], Session] | None = None,
         return Response(json.dumps(out, default=str, ensure_ascii=False), media_type="application/json")
 
     return app
+
+
+def _recorded_reads() -> list[list[tuple[str, Any]]]:
+    """The reads `record_reads` recorded, from the file the bench names in READS_ENV (none if unset)."""
+    reads_file = os.environ.get(READS_ENV)
+    return pickle.loads(Path(reads_file).read_bytes()) if reads_file else []  # noqa: S301 - the bench's own file
 
 
 def record_reads(app: Any, engine: Any, paths: list[str],

@@ -35,23 +35,31 @@ WORKERS = int(os.environ.get("ZHILI_BENCH_WORKERS") or os.cpu_count() or 1)
 
 
 
+def bare_app() -> FastAPI:
+    """An app with nothing but a health check and, in `state.engine`, an engine on the environment's
+    database that keeps a connection for each of the sync routes' worker threads (anyio's 40): with
+    the platform's pool of 10 the floor opened a PostgreSQL connection for one request in seven (778
+    new sessions for 5,228 requests in 10 s under wrk), which is not the cost of an INSERT. The floor
+    and the ceilings (bench_ceiling) are built on it, so that they differ in their routes only."""
+    from zhili.core.db import make_engine
+
+    app = FastAPI()
+    app.state.engine = make_engine(os.environ["ZHILI_DATABASE_URL"], pool_size=FLOOR_THREADS, max_overflow=0)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
 def floor_app() -> FastAPI:
     """The floor: one INSERT per request through a SQLAlchemy session, as bare as a route gets."""
     from sqlalchemy import text
     from sqlalchemy.orm import Session
 
-    from zhili.core.db import make_engine
-
-    # A connection kept for each of the route's worker threads (anyio's 40): with the platform's pool
-    # of 10 the floor opened a PostgreSQL connection for one request in seven (778 new sessions
-    # for 5,228 requests in 10 s under wrk), which is not the cost of an INSERT.
-    engine = make_engine(os.environ["ZHILI_DATABASE_URL"], pool_size=FLOOR_THREADS, max_overflow=0)
-    app = FastAPI()
-    app.state.engine = engine
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, bool]:
-        return {"ok": True}
+    app = bare_app()
+    engine = app.state.engine
 
     @app.post("/floor")
     def floor() -> dict[str, bool]:

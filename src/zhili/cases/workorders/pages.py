@@ -59,7 +59,6 @@ def _int(value: str | None) -> int | None:
     return int(value) if value.isascii() and value.isdigit() else None
 
 
-
 def _share(percent: str) -> float:
     """A percentage as typed ("10" is 0.1); a 422 on the form when it is not a number."""
     try:
