@@ -110,9 +110,10 @@ def evidence(session: Session, n: int = 1) -> list[str]:
     return shas
 
 
-def report_data(session: Session, **kw: Any) -> CaseCreate:
+def report_fields(session: Session, **kw: Any) -> dict[str, Any]:
+    """An inspector's report of exposed garbage in their grid (`spot` moves it), `kw` over it, as sent."""
     lon, lat = kw.pop("spot", None) or inspector_spot(session)
-    data: dict[str, Any] = {
+    return {
         "source": "inspector",
         "class_kind": "matter",
         "class_code": "06010",
@@ -120,9 +121,12 @@ def report_data(session: Session, **kw: Any) -> CaseCreate:
         "lat": lat,
         "address": "白云区某路 1 号",
         "description": "路边有暴露垃圾",
+        **kw,
     }
-    data.update(kw)
-    return CaseCreate.model_validate(data)
+
+
+def report_data(session: Session, **kw: Any) -> CaseCreate:
+    return CaseCreate.model_validate(report_fields(session, **kw))
 
 
 def make_case(session: Session, cfg: CaseConfig, *, reporter: str = "inspector", **kw: Any) -> CaseRecord:
@@ -170,19 +174,8 @@ def drive(session: Session, cfg: CaseConfig, case: CaseRecord, until: CaseStatus
 # Over HTTP, as a client would: a report by an inspector, an action with the version read.
 def report(client: Any, h: Any, session: Session, username: str = "inspector", key: str | None = None,
            **kw: Any) -> Any:
-    lon, lat = inspector_spot(session)
-    body = {
-        "source": "inspector",
-        "class_kind": "matter",
-        "class_code": "06010",
-        "lon": lon,
-        "lat": lat,
-        "address": "白云区某路 1 号",
-        "description": "路边有暴露垃圾",
-        **kw,
-    }
     headers = {**h(username), **({"Idempotency-Key": key} if key else {})}
-    return client.post(f"{API}/cases", json=body, headers=headers)
+    return client.post(f"{API}/cases", json=report_fields(session, **kw), headers=headers)
 
 
 def action(client: Any, h: Any, username: str, case: dict[str, Any], name: str, key: str | None = None,

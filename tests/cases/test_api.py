@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.responses import JSONResponse
 
-from tests.cases.conftest import API, action, evidence, inspector_spot, report, standard_id
+from tests.cases.conftest import API, action, evidence, report, report_fields, standard_id
 from zhili.cases.models import CaseActivity, CaseRecord
 from zhili.core.audit import AuditEntry
 
@@ -252,10 +252,8 @@ def test_prefer_return_minimal_answers_with_the_list_item(client, h, session, at
 
 
 def test_a_minimal_report_answers_with_the_list_item_and_opens_the_same_case(client, h, session, at) -> None:
-    lon, lat = inspector_spot(session)
-    body = {"source": "inspector", "class_kind": "matter", "class_code": "06010", "lon": lon, "lat": lat,
-            "address": "白云区某路 1 号", "description": "路边有暴露垃圾"}
-    resp = client.post(f"{API}/cases", json=body, headers={**h("inspector"), "Prefer": "return=minimal"})
+    resp = client.post(f"{API}/cases", json=report_fields(session),
+                       headers={**h("inspector"), "Prefer": "return=minimal"})
     assert resp.status_code == 201, resp.text
     item = resp.json()
     assert "timeline" not in item and item["status"] == "to_register"
